@@ -1,0 +1,220 @@
+//! Down detection, after the auto-failover logic of the system this project comes from.
+//!
+//! Every tick, a peer that sent nothing since the last tick has its down counter raised; any
+//! frame from it resets the counter ("up"). With threshold `T` (the timeout in ticks) a peer
+//! is `HalfDown` from the first missed tick, `NearlyDown` once the counter reaches `T - 2`,
+//! and `Failover` once it reaches `T` (a two-tick grace). Only a *single* down node may be
+//! failed over, and a change in the set of down nodes restarts every counter.
+
+use crate::ids::{NodeId, Ticks};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How a peer looks to the detector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Health {
+    /// Heard from in the last tick.
+    Up,
+    /// Silent for fewer than `T - 2` ticks.
+    HalfDown,
+    /// Silent for at least `T - 2` ticks: in the grace period.
+    NearlyDown,
+    /// Silent for at least `T` ticks: may be failed over.
+    Failover,
+}
+
+/// Health of `ticks` missed ticks under a threshold of `threshold` ticks.
+pub fn health(ticks: Ticks, threshold: Ticks) -> Health {
+    if ticks == 0 {
+        Health::Up
+    } else if ticks >= threshold {
+        Health::Failover
+    } else if ticks >= threshold.saturating_sub(2).max(1) {
+        Health::NearlyDown
+    } else {
+        Health::HalfDown
+    }
+}
+
+/// Per-peer down counters of one node.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Detector {
+    /// Missed ticks per watched peer; peers at 0 are absent, so that the state stays small.
+    down: BTreeMap<NodeId, Ticks>,
+    /// Peers heard from since the last tick.
+    heard: BTreeSet<NodeId>,
+}
+
+impl Detector {
+    /// A detector that counts every peer as just heard from.
+    pub fn new(peers: impl IntoIterator<Item = NodeId>) -> Self {
+        Detector {
+            down: BTreeMap::new(),
+            heard: peers.into_iter().collect(),
+        }
+    }
+
+    /// Records a frame from `peer`.
+    pub fn heard(&mut self, peer: NodeId) {
+        self.heard.insert(peer);
+    }
+
+    /// Missed ticks of `peer`.
+    pub fn down_ticks(&self, peer: NodeId) -> Ticks {
+        self.down.get(&peer).copied().unwrap_or(0)
+    }
+
+    /// Health of `peer` under `threshold`.
+    pub fn health(&self, peer: NodeId, threshold: Ticks) -> Health {
+        health(self.down_ticks(peer), threshold)
+    }
+
+    /// The peers currently counted as down, in id order.
+    pub fn down_set(&self) -> BTreeSet<NodeId> {
+        self.down.keys().copied().collect()
+    }
+
+    /// One tick over the `watched` peers. Counters saturate at `threshold` so that the state
+    /// space stays finite. Returns the peers whose [`Health`] changed.
+    pub fn tick(
+        &mut self,
+        watched: impl IntoIterator<Item = NodeId>,
+        threshold: Ticks,
+    ) -> Vec<(NodeId, Health)> {
+        let before = self.down.clone();
+        let mut next = BTreeMap::new();
+        for peer in watched {
+            if !self.heard.contains(&peer) {
+                let ticks = (self.down_ticks(peer) + 1).min(threshold.max(1));
+                next.insert(peer, ticks);
+            }
+        }
+        // A new set of down nodes restarts every count: the rule for several down nodes.
+        if !next.keys().eq(before.keys()) {
+            for ticks in next.values_mut() {
+                *ticks = 1;
+            }
+        }
+        self.down = next;
+        self.heard.clear();
+        let mut changed = Vec::new();
+        for peer in before.keys().chain(self.down.keys()) {
+            let old = health(before.get(peer).copied().unwrap_or(0), threshold);
+            let new = self.health(*peer, threshold);
+            if old != new && !changed.iter().any(|(p, _)| p == peer) {
+                changed.push((*peer, new));
+            }
+        }
+        changed
+    }
+
+    /// The peer that may be failed over: the only down peer, once it reached `Failover`.
+    /// `warm` caps the counters: a detector that started `warm` ticks ago knows no more.
+    pub fn candidate(&self, threshold: Ticks, warm: Ticks) -> Option<NodeId> {
+        let mut down = self.down.iter();
+        match (down.next(), down.next()) {
+            (Some((peer, ticks)), None)
+                if health((*ticks).min(warm), threshold) == Health::Failover =>
+            {
+                Some(*peer)
+            }
+            _ => None,
+        }
+    }
+
+    /// Forgets every count: used when a node restarts or when counters start cold.
+    pub fn reset(&mut self, peers: impl IntoIterator<Item = NodeId>) {
+        *self = Detector::new(peers);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const A: NodeId = NodeId(1);
+    const B: NodeId = NodeId(2);
+
+    #[test]
+    fn health_steps_through_grace() {
+        assert_eq!(health(0, 5), Health::Up);
+        assert_eq!(health(1, 5), Health::HalfDown);
+        assert_eq!(health(3, 5), Health::NearlyDown);
+        assert_eq!(health(4, 5), Health::NearlyDown);
+        assert_eq!(health(5, 5), Health::Failover);
+        assert_eq!(health(1, 2), Health::NearlyDown);
+        assert_eq!(health(2, 2), Health::Failover);
+    }
+
+    #[test]
+    fn silent_peer_becomes_candidate_after_threshold() {
+        let mut d = Detector::new([A, B]);
+        for _ in 0..4 {
+            d.heard(B);
+            d.tick([A, B], 3);
+        }
+        assert_eq!(d.candidate(3, u32::MAX), Some(A));
+        assert_eq!(d.candidate(3, 2), None, "cold counters know only 2 ticks");
+    }
+
+    #[test]
+    fn a_frame_resets_the_count() {
+        let mut d = Detector::new([A]);
+        d.tick([A], 3);
+        d.tick([A], 3);
+        d.heard(A);
+        d.tick([A], 3);
+        assert_eq!(d.down_ticks(A), 0);
+    }
+
+    #[test]
+    fn two_down_nodes_block_and_restart_counts() {
+        let mut d = Detector::new([A, B]);
+        d.tick([A, B], 3);
+        assert_eq!(
+            d.down_set(),
+            BTreeSet::new(),
+            "a new detector has heard everybody"
+        );
+        d.heard(B);
+        d.tick([A, B], 3);
+        d.heard(B);
+        d.tick([A, B], 3);
+        assert_eq!(d.down_ticks(A), 2);
+        d.tick([A, B], 3);
+        assert_eq!(d.down_ticks(A), 1, "a new down set restarts the count");
+        d.tick([A, B], 3);
+        d.tick([A, B], 3);
+        assert_eq!(
+            d.candidate(3, u32::MAX),
+            None,
+            "two down nodes are never failed over"
+        );
+    }
+
+    proptest! {
+        /// Whatever the pattern of frames, a candidate was silent for `threshold` ticks in a
+        /// row and is the only silent peer, and counters never exceed the threshold.
+        #[test]
+        fn candidate_was_silent_long_enough(
+            threshold in 1u32..6,
+            frames in proptest::collection::vec((any::<bool>(), any::<bool>()), 0..40),
+        ) {
+            let mut d = Detector::new([A, B]);
+            let mut silent_a = 0u32;
+            let mut silent_b = 0u32;
+            for (from_a, from_b) in frames {
+                if from_a { d.heard(A); silent_a = 0 } else { silent_a += 1 }
+                if from_b { d.heard(B); silent_b = 0 } else { silent_b += 1 }
+                d.tick([A, B], threshold);
+                prop_assert!(d.down_ticks(A) <= threshold && d.down_ticks(B) <= threshold);
+                match d.candidate(threshold, u32::MAX) {
+                    Some(p) if p == A => prop_assert!(silent_a >= threshold && silent_b == 0),
+                    Some(p) => prop_assert!(p == B && silent_b >= threshold && silent_a == 0),
+                    None => {}
+                }
+            }
+        }
+    }
+}
