@@ -227,8 +227,11 @@ pub struct NodeState {
     pub role: Role,
     /// Highest term heard of in a refusal (`fenced`).
     pub seen_term: Term,
-    /// Ticks since this node's auto-failover started, capped at the threshold: counters
-    /// start cold in `legacy`.
+    /// The node this one last voted for or accepted a proposal from (`fenced`): the
+    /// orchestrator to wait for before its commit arrives.
+    pub leader_hint: Option<NodeId>,
+    /// Ticks since this node's auto-failover started, capped at the threshold (`legacy`
+    /// only, where counters start cold; 0 elsewhere).
     pub warm: Ticks,
 }
 
@@ -242,6 +245,7 @@ impl NodeState {
             registry: Registry::default(),
             role: Role::Follower,
             seen_term: 0,
+            leader_hint: None,
             warm: 0,
         }
     }
@@ -258,7 +262,9 @@ impl NodeState {
             persistent.config.term = 1;
         }
         let mut node = NodeState::restart(params, persistent);
-        node.warm = settings.timeout_ticks;
+        if params.design == Design::Legacy {
+            node.warm = settings.timeout_ticks;
+        }
         if fenced && params.id == orchestrator {
             node.role = Role::Leader {
                 term: 1,
@@ -306,6 +312,13 @@ impl NodeState {
         election::master(params, self.config(), &self.detector)
     }
 
+    /// The heartbeat this node sends on every tick.
+    pub fn heartbeat(&self, params: &Params) -> Message {
+        Message::Heartbeat {
+            orchestrator: params.design != Design::Fenced && self.is_orchestrator(params),
+        }
+    }
+
     /// The highest term this node knows of.
     pub fn term(&self) -> Term {
         self.persistent.promised.max(self.seen_term)
@@ -319,7 +332,10 @@ impl NodeState {
             Input::Tick => self.on_tick(params, &mut ready),
             Input::Message { from, msg } => {
                 self.check_peer(params, from)?;
-                self.detector.heard(from);
+                // Only heartbeats ("up" frames) count for detection, as in the origin system.
+                if let Message::Heartbeat { .. } = msg {
+                    self.detector.heard(from);
+                }
                 self.on_message(params, from, msg, &mut ready);
             }
             Input::NodeDown { peer } => {
@@ -372,15 +388,10 @@ impl NodeState {
         for (peer, health) in self.detector.tick(watched, threshold) {
             ready.events.push(Event::HealthChanged { peer, health });
         }
-        self.warm = (self.warm + 1).min(threshold);
-        let claims = params.design != Design::Fenced && self.is_orchestrator(params);
-        Self::broadcast(
-            params,
-            &Message::Heartbeat {
-                orchestrator: claims,
-            },
-            ready,
-        );
+        if params.design == Design::Legacy {
+            self.warm = (self.warm + 1).min(threshold);
+        }
+        Self::broadcast(params, &self.heartbeat(params), ready);
         if !self.active(params) {
             return;
         }
@@ -403,7 +414,7 @@ impl NodeState {
     fn maintain_registry(&mut self, params: &Params, ready: &mut Ready) {
         let is_master = self.master(params) == params.id;
         if is_master && self.registry.register(params.id) {
-            self.warm = 0;
+            self.warm = 0; // legacy: the new singleton starts with cold counters
             ready.events.push(Event::Registered);
         } else if !is_master && self.registry.release(params.id) {
             ready.events.push(Event::Released);
@@ -508,7 +519,7 @@ impl NodeState {
 
     /// Whether the orchestrator this node knows is alive and active as far as it can tell.
     fn orchestrator_seen_up(&self, params: &Params) -> bool {
-        match self.config().orchestrator {
+        match self.leader_hint.or(self.config().orchestrator) {
             Some(o) if o != params.id => {
                 self.config().is_active(o) && election::seen_up(params, &self.detector, o)
             }
@@ -528,10 +539,10 @@ impl NodeState {
                     self.propose(params, term, next, ready);
                 }
             }
-            Role::Follower => {
-                if self.master(params) == params.id && !self.orchestrator_seen_up(params) {
-                    self.start_election(params, ready);
-                }
+            Role::Follower
+                if self.master(params) == params.id && !self.orchestrator_seen_up(params) =>
+            {
+                self.start_election(params, ready);
             }
             _ => {}
         }
@@ -684,6 +695,9 @@ impl NodeState {
             }
             Message::Commit { term, config } => {
                 if self.accept(term, &config, ready) {
+                    if fenced {
+                        self.leader_hint = Some(from);
+                    }
                     ready.events.push(Event::ConfigAdopted {
                         revision: config.revision,
                     });
@@ -700,6 +714,7 @@ impl NodeState {
                 let reply = if term > p.promised {
                     self.step_down(term, ready);
                     self.persistent.promised = term;
+                    self.leader_hint = Some(from);
                     let p = &self.persistent;
                     Message::Vote {
                         term,
@@ -732,6 +747,7 @@ impl NodeState {
                 let p = &self.persistent;
                 let already = term == p.accepted_term && config.revision == p.config.revision;
                 if already || self.accept(term, &config, ready) {
+                    self.leader_hint = Some(from);
                     ready.messages.push(Outgoing {
                         to: from,
                         msg: Message::Accepted {

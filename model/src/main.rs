@@ -1,1 +1,475 @@
-fn main() {}
+//! `failover-model`: check the designs, explore counterexamples, simulate larger clusters.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use failover_core::Design;
+use failover_model::check::{self, Report, RunOptions, Status};
+use failover_model::{FailoverModel, Setup, Timing};
+use stateright::{Checker, Model, UniformChooser};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "failover-model",
+    version,
+    about = "Model checker of orchestrator failover: fenced, poc and legacy designs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a design exhaustively within bounds (default: fenced, 3 nodes, async).
+    Check(CheckArgs),
+    /// Serve the stateright Explorer for a design, with links to its counterexamples.
+    Explore(ExploreArgs),
+    /// Random walks through a larger cluster (not exhaustive).
+    Simulate(SimulateArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DesignArg {
+    Fenced,
+    Poc,
+    Legacy,
+}
+
+impl From<DesignArg> for Design {
+    fn from(d: DesignArg) -> Self {
+        match d {
+            DesignArg::Fenced => Design::Fenced,
+            DesignArg::Poc => Design::Poc,
+            DesignArg::Legacy => Design::Legacy,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TimingArg {
+    Async,
+    Timed,
+}
+
+impl From<TimingArg> for Timing {
+    fn from(t: TimingArg) -> Self {
+        match t {
+            TimingArg::Async => Timing::Async,
+            TimingArg::Timed => Timing::Timed,
+        }
+    }
+}
+
+/// The model to check; unset bounds take the defaults of the design, size and timing.
+#[derive(Args, Clone)]
+struct ModelArgs {
+    /// Design to check.
+    #[arg(long, value_enum, default_value = "fenced")]
+    design: DesignArg,
+    /// Number of nodes (2 to 6).
+    #[arg(long, default_value_t = 3)]
+    nodes: u16,
+    /// async: any interleaving (safety); timed: global clock, bounded delivery (time bounds).
+    #[arg(long, value_enum)]
+    timing: Option<TimingArg>,
+    /// Clean shutdowns (nodedown at once).
+    #[arg(long)]
+    clean_shutdowns: Option<u8>,
+    /// Unclean shutdowns (nodedown after net-tick).
+    #[arg(long)]
+    unclean_shutdowns: Option<u8>,
+    /// Restarts from disk.
+    #[arg(long)]
+    restarts: Option<u8>,
+    /// Pauses (each can resume with stale state).
+    #[arg(long)]
+    pauses: Option<u8>,
+    /// Lost messages.
+    #[arg(long)]
+    losses: Option<u8>,
+    /// Ticks at which a node misses a live peer's heartbeat (false suspicion).
+    #[arg(long)]
+    late_heartbeats: Option<u8>,
+    /// Partitions (each can heal).
+    #[arg(long)]
+    partitions: Option<u8>,
+    /// Rebalances started.
+    #[arg(long)]
+    rebalances: Option<u8>,
+    /// Failover-count resets.
+    #[arg(long)]
+    quota_resets: Option<u8>,
+    /// Highest term explored.
+    #[arg(long)]
+    max_term: Option<u32>,
+    /// Auto-failover timeout in ticks.
+    #[arg(long)]
+    timeout_ticks: Option<u32>,
+    /// Ticks of silence after which a peer no longer counts for master choice.
+    #[arg(long)]
+    master_ticks: Option<u32>,
+    /// Failover quota.
+    #[arg(long)]
+    max_count: Option<u32>,
+    /// Ticks from an unclean loss to nodedown (timed).
+    #[arg(long)]
+    net_tick: Option<u8>,
+    /// Allowed ticks beyond the timeout for a failover (timed).
+    #[arg(long)]
+    slack: Option<u8>,
+    /// Last tick of the clock (timed).
+    #[arg(long)]
+    horizon: Option<u8>,
+    /// Demonstration only: drive nodes with a broken driver that sends before it persists.
+    #[arg(long, hide = true)]
+    unsafe_send_before_persist: bool,
+}
+
+impl ModelArgs {
+    fn setup(&self, design: Design, timing: Timing) -> Result<Setup, String> {
+        let mut s = Setup::new(design, self.nodes, timing);
+        let b = &mut s.bounds;
+        macro_rules! set {
+            ($target:expr, $value:expr) => {
+                if let Some(v) = $value {
+                    $target = v;
+                }
+            };
+        }
+        set!(b.clean_shutdowns, self.clean_shutdowns);
+        set!(b.unclean_shutdowns, self.unclean_shutdowns);
+        set!(b.restarts, self.restarts);
+        set!(b.pauses, self.pauses);
+        set!(b.losses, self.losses);
+        set!(b.late_heartbeats, self.late_heartbeats);
+        set!(b.partitions, self.partitions);
+        set!(b.rebalances, self.rebalances);
+        set!(b.quota_resets, self.quota_resets);
+        set!(b.max_term, self.max_term);
+        set!(s.timeout_ticks, self.timeout_ticks);
+        set!(s.master_ticks, self.master_ticks);
+        set!(s.max_count, self.max_count);
+        set!(s.net_tick_ticks, self.net_tick);
+        set!(s.slack_ticks, self.slack);
+        if self.horizon.is_none() && (self.timeout_ticks.is_some() || self.slack.is_some()) {
+            s.horizon = s.failover_bound() + 2;
+        }
+        set!(s.horizon, self.horizon);
+        s.unsafe_send_before_persist = self.unsafe_send_before_persist;
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Check all three designs (both timings unless --timing is given) and print one
+    /// comparison table.
+    #[arg(long)]
+    all: bool,
+    /// Checker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+}
+
+#[derive(Args)]
+struct ExploreArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Port on 127.0.0.1.
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Serve at once, without first checking for counterexamples to link.
+    #[arg(long)]
+    no_check: bool,
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Seed of the random walks (printed; rerun with it to reproduce).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// States to generate before stopping.
+    #[arg(long, default_value_t = 2_000_000)]
+    states: usize,
+    /// Longest walk.
+    #[arg(long, default_value_t = 200)]
+    depth: usize,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or_else(|| {
+        Command::Check(CheckArgs {
+            model: ModelArgs::parse_default(),
+            all: false,
+            threads: None,
+            json: None,
+        })
+    });
+    match command {
+        Command::Check(args) => check_command(args),
+        Command::Explore(args) => explore_command(args),
+        Command::Simulate(args) => simulate_command(args),
+    }
+}
+
+impl ModelArgs {
+    fn parse_default() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            model: ModelArgs,
+        }
+        Only::parse_from(["failover-model"]).model
+    }
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn options(threads: Option<usize>) -> RunOptions {
+    let mut o = RunOptions {
+        progress: true,
+        ..RunOptions::default()
+    };
+    if let Some(t) = threads {
+        o.threads = t.max(1);
+    }
+    o
+}
+
+fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn check_command(args: CheckArgs) -> ExitCode {
+    let options = options(args.threads);
+    if args.all {
+        return check_all(&args, &options);
+    }
+    let timing = args.model.timing.map_or(Timing::Async, Timing::from);
+    let setup = match args.model.setup(args.model.design.into(), timing) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let report = check::run(&setup, &options);
+    print!("{}", report.render());
+    if let Some(path) = &args.json {
+        if let Err(e) = write_json(path, &report) {
+            return fail(e);
+        }
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn check_all(args: &CheckArgs, options: &RunOptions) -> ExitCode {
+    let timings: Vec<Timing> = match args.model.timing {
+        Some(t) => vec![t.into()],
+        None => vec![Timing::Async, Timing::Timed],
+    };
+    let mut reports = Vec::new();
+    for design in Design::ALL {
+        for timing in &timings {
+            let setup = match args.model.setup(design, *timing) {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            let report = check::run(&setup, options);
+            println!(
+                "{:<6} {:<5}  {:>9} unique states  {:>6.1} s  {}",
+                report.design,
+                report.timing,
+                report.unique_states,
+                report.elapsed_s,
+                if report.exhaustive {
+                    "exhaustive"
+                } else {
+                    "CUT SHORT"
+                }
+            );
+            reports.push(report);
+        }
+    }
+    println!();
+    print!("{}", comparison_table(&reports));
+    println!(
+        "\nSee a counterexample: failover-model check --design poc (or legacy) [--timing timed]"
+    );
+    if let Some(path) = &args.json {
+        if let Err(e) = write_json(path, &reports) {
+            return fail(e);
+        }
+    }
+    // The other designs are expected to fail; --all succeeds when fenced passes everywhere.
+    let fenced_ok = reports
+        .iter()
+        .filter(|r| r.design == "fenced")
+        .all(Report::passed);
+    let all_exhaustive = reports.iter().all(|r| r.exhaustive);
+    if fenced_ok && all_exhaustive {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One row per property, one column per design; each cell merges the timings.
+fn comparison_table(reports: &[Report]) -> String {
+    let mut names: Vec<(&str, &str)> = Vec::new();
+    for r in reports {
+        for p in &r.properties {
+            if !names.iter().any(|(n, _)| *n == p.name) {
+                names.push((p.name, p.kind));
+            }
+        }
+    }
+    let width = names.iter().map(|(n, _)| n.len()).max().unwrap_or(8);
+    let mut out = format!("{:<width$}  {:<9}", "property", "kind");
+    for design in Design::ALL {
+        out += &format!("  {:<22}", design.name());
+    }
+    out += "\n";
+    for (name, kind) in names {
+        out += &format!("{name:<width$}  {kind:<9}");
+        for design in Design::ALL {
+            let cells: Vec<(String, Status, usize)> = reports
+                .iter()
+                .filter(|r| r.design == design.name())
+                .filter_map(|r| {
+                    let p = r.properties.iter().find(|p| p.name == name)?;
+                    Some((r.timing.clone(), p.status, p.trace.len()))
+                })
+                .collect();
+            out += &format!("  {:<22}", merge_cells(&cells));
+        }
+        out += "\n";
+    }
+    out
+}
+
+fn merge_cells(cells: &[(String, Status, usize)]) -> String {
+    if cells.is_empty() {
+        return "-".into();
+    }
+    if let Some((timing, _, steps)) = cells.iter().find(|c| c.1 == Status::Violated) {
+        return format!("VIOLATED {timing} ({steps} st)");
+    }
+    for bad in [Status::Unknown, Status::NotFound] {
+        if let Some((timing, status, _)) = cells.iter().find(|c| c.1 == bad) {
+            return format!("{} {timing}", status.word());
+        }
+    }
+    cells[0].1.word().to_string()
+}
+
+fn explore_command(args: ExploreArgs) -> ExitCode {
+    let timing = args.model.timing.map_or(Timing::Async, Timing::from);
+    let setup = match args.model.setup(args.model.design.into(), timing) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let address = ("127.0.0.1", args.port);
+    // The Explorer panics on a taken port; find out first and say so.
+    if let Err(e) = std::net::TcpListener::bind(address) {
+        return fail(format!(
+            "cannot listen on 127.0.0.1:{}: {e} (choose another --port)",
+            args.port
+        ));
+    }
+    let url = format!("http://127.0.0.1:{}/", args.port);
+    if !args.no_check {
+        eprintln!("checking first, to link the counterexamples ...");
+        let report = check::run(&setup, &options(None));
+        let violated: Vec<_> = report
+            .properties
+            .iter()
+            .filter(|p| p.status == Status::Violated)
+            .collect();
+        if violated.is_empty() {
+            println!("no counterexample: every always-property holds within the bounds");
+        }
+        for p in violated {
+            if let Some(path) = &p.explorer_path {
+                println!("{}: {url}{path}", p.name);
+            }
+        }
+    }
+    println!("Explorer: {url}  (Ctrl-C to stop)");
+    FailoverModel::new(setup).checker().serve(address);
+    ExitCode::SUCCESS
+}
+
+fn simulate_command(args: SimulateArgs) -> ExitCode {
+    let timing = args.model.timing.map_or(Timing::Async, Timing::from);
+    let setup = match args.model.setup(args.model.design.into(), timing) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    println!(
+        "simulating {} with {} nodes ({}), seed {seed}",
+        setup.design, setup.nodes, setup.timing
+    );
+    let model = FailoverModel::new(setup);
+    let started = std::time::Instant::now();
+    let checker = model
+        .clone()
+        .checker()
+        .target_state_count(args.states)
+        .target_max_depth(args.depth)
+        .spawn_simulation(seed, UniformChooser)
+        .join();
+    let discoveries = checker.discoveries();
+    println!(
+        "{} states in {:.1} s, max depth {} (random walks: not exhaustive)",
+        checker.state_count(),
+        started.elapsed().as_secs_f64(),
+        checker.max_depth()
+    );
+    let mut violated = false;
+    for property in model.properties() {
+        let found = discoveries.get(property.name);
+        let word = match (&property.expectation, found) {
+            (stateright::Expectation::Always, Some(_)) => {
+                violated = true;
+                "VIOLATED"
+            }
+            (stateright::Expectation::Always, None) => "no violation seen",
+            (_, Some(_)) => "witnessed",
+            (_, None) => "not seen",
+        };
+        println!("  {:<34} {word}", property.name);
+        if let (stateright::Expectation::Always, Some(path)) = (&property.expectation, found) {
+            for step in check::readable(&model, path) {
+                println!("    {:>3}. {}", step.step, step.action);
+                for change in step.changes {
+                    println!("         {change}");
+                }
+            }
+        }
+    }
+    if violated {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
