@@ -114,7 +114,7 @@ impl Setup {
                 clean_shutdowns: 0,
                 unclean_shutdowns: 1,
                 restarts: 0,
-                pauses: 1,
+                pauses: if big { 0 } else { 1 },
                 losses: 0,
                 late_heartbeats: 0,
                 partitions: 0,
