@@ -189,3 +189,17 @@ fn counterexample_replays_to_a_violation() {
     assert!(!(property.condition)(&model, replay.last_state()));
     assert!(path.encode(&model).starts_with("0/"));
 }
+
+#[test]
+fn fenced_restart_from_disk_holds() {
+    // A node dies uncleanly and comes back from what it persisted.
+    let mut s = setup(Design::Fenced, 3, Timing::Async);
+    s.bounds.pauses = 0;
+    s.bounds.restarts = 1;
+    let report = run(&s);
+    assert!(report.exhaustive);
+    for p in report.properties.iter().filter(|p| p.kind == "always") {
+        assert_eq!(p.status, Status::Holds, "{}", p.name);
+    }
+    assert!(report.unique_states >= 5_000, "{}", report.unique_states);
+}

@@ -1,0 +1,92 @@
+//! The `failover-model` binary: exit codes, errors and the JSON report.
+
+use std::process::Command;
+
+fn model() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_failover-model"))
+}
+
+#[test]
+fn bad_flags_get_a_clear_error() {
+    let out = model().args(["check", "--nodes", "9"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--nodes must be between 2 and 6"), "{err}");
+
+    let out = model()
+        .args(["check", "--design", "raft"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values"));
+}
+
+#[test]
+fn violations_exit_nonzero_and_json_carries_the_facts() {
+    let dir = std::env::temp_dir().join(format!("failover-model-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("poc.json");
+    let out = model()
+        .args(["check", "--design", "poc", "--threads", "1", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "poc has violations");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("VIOLATED"), "{stdout}");
+    assert!(stdout.contains("Explorer: #/steps/0/"), "{stdout}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for key in [
+        "design",
+        "nodes",
+        "timing",
+        "bounds",
+        "exhaustive",
+        "unique_states",
+        "states",
+        "max_depth",
+        "elapsed_s",
+        "properties",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(report["design"], "poc");
+    assert_eq!(report["exhaustive"], true);
+    let violated: Vec<&serde_json::Value> = report["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "violated")
+        .collect();
+    assert!(!violated.is_empty());
+    for p in violated {
+        assert!(!p["trace"].as_array().unwrap().is_empty());
+        assert!(p["explorer_path"]
+            .as_str()
+            .unwrap()
+            .starts_with("#/steps/0"));
+        assert_eq!(p["kind"], "always");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_passing_check_exits_zero() {
+    let out = model()
+        .args([
+            "check",
+            "--nodes",
+            "4",
+            "--timing",
+            "timed",
+            "--threads",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("exhaustive within the bounds"));
+}
