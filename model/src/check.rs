@@ -200,7 +200,7 @@ pub fn describe_bounds(setup: &Setup) -> String {
         b.partitions,
         b.rebalances,
         b.quota_resets,
-        b.max_term,
+        setup.max_term,
         setup.timeout_ticks,
         setup.max_count
     );
@@ -340,7 +340,7 @@ pub fn run(setup: &Setup, options: &RunOptions) -> Report {
         design: setup.design.to_string(),
         nodes: setup.nodes,
         timing: setup.timing.to_string(),
-        bounds: setup.bounds.clone(),
+        bounds: setup.bounds,
         setup: setup.clone(),
         exhaustive,
         unique_states,

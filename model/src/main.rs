@@ -145,7 +145,7 @@ impl ModelArgs {
         set!(b.partitions, self.partitions);
         set!(b.rebalances, self.rebalances);
         set!(b.quota_resets, self.quota_resets);
-        set!(b.max_term, self.max_term);
+        set!(s.max_term, self.max_term);
         set!(s.timeout_ticks, self.timeout_ticks);
         set!(s.master_ticks, self.master_ticks);
         set!(s.max_count, self.max_count);

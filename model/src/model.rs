@@ -75,19 +75,14 @@ impl FailoverModel {
     }
 
     /// Feeds `input` to `node` and carries out the result. Returns false if the node refused
-    /// the input or the step changed nothing.
+    /// the input (its state is then unchanged).
     fn step_node(&self, state: &mut State, node: NodeId, input: Input) -> bool {
         let slot = &mut state.nodes[node.0 as usize];
-        let before = slot.node.clone();
         let Ok(ready) = slot.node.step(&self.params[node.0 as usize], input) else {
             return false;
         };
-        let changed = ready.persist.is_some()
-            || !ready.messages.is_empty()
-            || ready.commit.is_some()
-            || slot.node != before;
         self.carry_out(state, node, ready);
-        changed
+        true
     }
 
     fn carry_out(&self, state: &mut State, node: NodeId, ready: Ready) {
@@ -652,7 +647,7 @@ impl Model for FailoverModel {
         state
             .nodes
             .iter()
-            .all(|slot| slot.node.term() <= self.setup.bounds.max_term)
+            .all(|slot| slot.node.term() <= self.setup.max_term)
     }
 
     fn properties(&self) -> Vec<stateright::Property<Self>> {

@@ -46,8 +46,9 @@ impl FromStr for Timing {
     }
 }
 
-/// How many faults and events of each kind a run may inject (in total, not at once).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// How many faults and events of each kind a run may inject (in total, not at once); the
+/// model also counts what a run has spent in this shape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Bounds {
     /// Clean shutdowns: peers get `nodedown` at once.
     pub clean_shutdowns: u8,
@@ -68,8 +69,6 @@ pub struct Bounds {
     pub rebalances: u8,
     /// Failover-count resets by an administrator.
     pub quota_resets: u8,
-    /// Highest term explored (`fenced`); states beyond it are not expanded.
-    pub max_term: u32,
 }
 
 /// The full description of a model to check.
@@ -83,6 +82,8 @@ pub struct Setup {
     pub timing: Timing,
     /// Fault bounds.
     pub bounds: Bounds,
+    /// Highest term explored (`fenced`); states beyond it are not expanded.
+    pub max_term: u32,
     /// Auto-failover timeout in ticks.
     pub timeout_ticks: Ticks,
     /// Master-liveness timeout in ticks.
@@ -120,7 +121,6 @@ impl Setup {
                 partitions: 0,
                 rebalances: 0,
                 quota_resets: 0,
-                max_term: 3,
             },
             Timing::Timed => Bounds {
                 clean_shutdowns: 0,
@@ -132,7 +132,6 @@ impl Setup {
                 partitions: if big { 0 } else { 1 },
                 rebalances: 1,
                 quota_resets: 0,
-                max_term: 4,
             },
         };
         // In async any silence may last any number of ticks, so a one-tick timeout loses
@@ -147,6 +146,10 @@ impl Setup {
             nodes,
             timing,
             bounds,
+            max_term: match timing {
+                Timing::Async => 3,
+                Timing::Timed => 4,
+            },
             timeout_ticks,
             master_ticks: 1,
             max_count: 1,
@@ -179,7 +182,7 @@ impl Setup {
         if self.max_count == 0 {
             return Err("--max-count must be at least 1".into());
         }
-        if self.bounds.max_term < 2 {
+        if self.max_term < 2 {
             return Err("--max-term must be at least 2 (term 1 is the initial one)".into());
         }
         if self.timing == Timing::Timed && self.horizon == 0 {

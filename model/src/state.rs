@@ -145,28 +145,8 @@ pub struct Notice {
     pub about: NodeId,
 }
 
-/// Faults and events spent so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Spent {
-    /// Clean shutdowns.
-    pub clean_shutdowns: u8,
-    /// Unclean shutdowns.
-    pub unclean_shutdowns: u8,
-    /// Restarts.
-    pub restarts: u8,
-    /// Pauses.
-    pub pauses: u8,
-    /// Lost messages.
-    pub losses: u8,
-    /// Ticks with a missed heartbeat.
-    pub late_heartbeats: u8,
-    /// Partitions.
-    pub partitions: u8,
-    /// Rebalances started.
-    pub rebalances: u8,
-    /// Quota resets.
-    pub quota_resets: u8,
-}
+/// Faults and events spent so far, counted like the bounds they are spent against.
+pub type Spent = crate::setup::Bounds;
 
 /// A lost node whose failover the `timed` properties wait for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
