@@ -13,6 +13,9 @@ pub enum Message {
     Heartbeat {
         /// The sender holds the orchestrator's singletons.
         orchestrator: bool,
+        /// Revision of the sender's config: the `fenced` orchestrator sends its committed
+        /// config to a peer that is behind (one that restarted while a change committed).
+        revision: Revision,
     },
     /// A candidate asks for `term`.
     RequestVote {

@@ -159,8 +159,9 @@ pub enum Event {
         /// Why it is not failed over.
         reason: Blocked,
     },
-    /// This node adopted a newer config from a peer.
-    ConfigAdopted {
+    /// This node learned from a peer's `Commit` that the config it now holds is committed
+    /// (adopted from the commit, or the one it had already accepted).
+    CommitLearned {
         /// Its revision.
         revision: Revision,
     },
@@ -204,7 +205,10 @@ pub enum StepError {
     #[error("{0} is not a peer of this node")]
     UnknownPeer(NodeId),
     /// An admin command sent to a node that is not the orchestrator.
-    #[error("this node is not the orchestrator (ask {0:?})")]
+    #[error(
+        "this node is not the orchestrator (ask {})",
+        .0.map_or("nobody known".to_string(), |n| n.to_string())
+    )]
     NotOrchestrator(Option<NodeId>),
     /// An admin command while a change is still being committed.
     #[error("a config change is being committed; retry")]
@@ -316,6 +320,7 @@ impl NodeState {
     pub fn heartbeat(&self, params: &Params) -> Message {
         Message::Heartbeat {
             orchestrator: params.design != Design::Fenced && self.is_orchestrator(params),
+            revision: self.config().revision,
         }
     }
 
@@ -599,6 +604,13 @@ impl NodeState {
         }
         let term = e.term;
         let base = e.newest.clone();
+        if !base.is_active(params.id) {
+            // The majority's newest config failed this node over: it may not lead. It waits,
+            // as a follower, for the leader's commit to reach it.
+            ready.events.push(Event::SteppedDown { term, newer: term });
+            self.role = Role::Follower;
+            return;
+        }
         ready.events.push(Event::Elected { term });
         self.role = Role::Leader {
             term,
@@ -683,8 +695,13 @@ impl NodeState {
         let kind = msg.kind();
         let fenced = params.design == Design::Fenced;
         match msg {
-            Message::Heartbeat { orchestrator } => {
-                if !fenced {
+            Message::Heartbeat {
+                orchestrator,
+                revision,
+            } => {
+                if fenced {
+                    self.catch_up(from, revision, ready);
+                } else {
                     let outranks = |a, b| election::outranks(params, a, b);
                     let was = self.is_orchestrator(params);
                     self.registry.on_heartbeat(from, orchestrator, outranks);
@@ -694,16 +711,22 @@ impl NodeState {
                 }
             }
             Message::Commit { term, config } => {
-                if self.accept(term, &config, ready) {
+                let p = &self.persistent;
+                let held = term == p.accepted_term && config == p.config;
+                if !held && self.accept(term, &config, ready) {
                     if fenced {
                         self.leader_hint = Some(from);
                     }
-                    ready.events.push(Event::ConfigAdopted {
+                    ready.events.push(Event::CommitLearned {
                         revision: config.revision,
                     });
                     if fenced && !self.active(params) {
                         self.step_down(Term::MAX, ready);
                     }
+                } else if held {
+                    ready.events.push(Event::CommitLearned {
+                        revision: config.revision,
+                    });
                 } else {
                     ready.events.push(Event::Ignored { from, kind });
                 }
@@ -711,7 +734,9 @@ impl NodeState {
             _ if !fenced => ready.events.push(Event::Ignored { from, kind }),
             Message::RequestVote { term } => {
                 let p = &self.persistent;
-                let reply = if term > p.promised {
+                // A node this one knows as failed over (restarted with an older config) may
+                // not lead; refusing costs nothing but its candidacy.
+                let reply = if term > p.promised && p.config.is_active(from) {
                     self.step_down(term, ready);
                     self.persistent.promised = term;
                     self.leader_hint = Some(from);
@@ -783,16 +808,41 @@ impl NodeState {
             },
             Message::Reject { term, promised } => {
                 self.seen_term = self.seen_term.max(promised);
-                let mine = match &self.role {
-                    Role::Candidate(e) => Some(e.term),
-                    Role::Leader { term, .. } => Some(*term),
-                    Role::Follower => None,
-                };
-                if mine == Some(term) {
-                    self.step_down(promised, ready);
-                } else {
-                    ready.events.push(Event::Ignored { from, kind });
+                match &self.role {
+                    // A voter promised this term (to another candidate, or to this one in a
+                    // vote that was lost): give it up; the next tick asks for a newer one.
+                    Role::Candidate(e) if e.term == term => {
+                        ready.events.push(Event::SteppedDown {
+                            term,
+                            newer: promised,
+                        });
+                        self.role = Role::Follower;
+                    }
+                    Role::Leader { term: mine, .. } if *mine == term => {
+                        self.step_down(promised, ready)
+                    }
+                    _ => ready.events.push(Event::Ignored { from, kind }),
                 }
+            }
+        }
+    }
+
+    /// A leader with nothing pending holds a config committed in its term; a peer whose
+    /// heartbeat shows an older revision missed that commit, so it gets it again.
+    fn catch_up(&self, peer: NodeId, revision: Revision, ready: &mut Ready) {
+        if let Role::Leader {
+            term,
+            proposal: None,
+        } = self.role
+        {
+            if revision < self.config().revision {
+                ready.messages.push(Outgoing {
+                    to: peer,
+                    msg: Message::Commit {
+                        term,
+                        config: self.config().clone(),
+                    },
+                });
             }
         }
     }

@@ -3,7 +3,8 @@
 //! state, commits nothing and steps down.
 
 use failover_core::{
-    Commit, Design, Input, Membership, Message, NodeId, NodeState, Params, Ready, Role, Settings,
+    Commit, Design, Input, Membership, Message, NodeId, NodeState, Params, Persistent, Ready, Role,
+    Settings,
 };
 use std::collections::VecDeque;
 
@@ -109,6 +110,60 @@ fn paused_orchestrator_is_failed_over_once_and_fenced() {
     assert_eq!(c.nodes[0].leader_term(), None, "it stepped down");
     assert!(c.nodes[0].term() >= 2, "it learned the newer term");
     assert!(!c.nodes[0].config().is_active(NodeId(0)));
+}
+
+#[test]
+fn failed_over_node_restarting_with_old_state_learns_it_and_never_leads() {
+    let mut c = Cluster::new();
+    c.round(&[0, 1, 2]);
+    let stale = c.nodes[0].persistent.clone();
+    for _ in 0..4 {
+        c.round(&[1, 2]);
+    }
+    assert!(!c.nodes[1].config().is_active(NodeId(0)), "n0 failed over");
+    let revision = c.nodes[1].config().revision;
+    // n0 restarts from the disk it had before its failover: it thinks it is active, and, as
+    // the priority master that sees no orchestrator of its own, asks for a term.
+    c.inbox.clear();
+    c.nodes[0] = NodeState::restart(&c.params[0], stale);
+    let commits_before = c.commits.len();
+    for _ in 0..4 {
+        c.round(&[0, 1, 2]);
+    }
+    assert!(
+        c.commits[commits_before..]
+            .iter()
+            .all(|commit| commit.by != NodeId(0)),
+        "the failed-over node commits nothing"
+    );
+    assert_eq!(c.nodes[0].leader_term(), None);
+    assert_eq!(c.nodes[0].config().revision, revision, "it caught up");
+    assert!(!c.nodes[0].config().is_active(NodeId(0)));
+    assert_eq!(
+        c.nodes[1].leader_term(),
+        Some(2),
+        "the orchestrator kept its term"
+    );
+}
+
+#[test]
+fn a_candidate_whose_votes_were_lost_retries_with_a_newer_term() {
+    let mut c = Cluster::new();
+    for (i, node) in c.nodes.iter_mut().enumerate() {
+        let fresh = Persistent::fresh(&c.params[i], Settings::default());
+        *node = NodeState::restart(&c.params[i], fresh);
+    }
+    // n0, the master, asks for term 1; n1 and n2 vote, but the votes are lost.
+    c.step(0, Input::Tick);
+    c.deliver(&[1, 2]);
+    c.inbox.retain(|(_, to, _)| *to != NodeId(0));
+    // Its retransmitted requests are refused (the voters promised term 1 already): it gives
+    // the term up, and asks for term 2 on a later tick, which it wins.
+    for _ in 0..3 {
+        c.round(&[0, 1, 2]);
+    }
+    assert_eq!(c.nodes[0].leader_term(), Some(2));
+    assert_eq!(c.nodes[2].config().orchestrator, Some(NodeId(0)));
 }
 
 #[test]

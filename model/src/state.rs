@@ -287,7 +287,9 @@ fn set(nodes: &BTreeSet<NodeId>) -> String {
 /// A message in a few words.
 pub fn describe_message(msg: &Message) -> String {
     match msg {
-        Message::Heartbeat { orchestrator: true } => "heartbeat (holds singletons)".into(),
+        Message::Heartbeat {
+            orchestrator: true, ..
+        } => "heartbeat (holds singletons)".into(),
         Message::Heartbeat { .. } => "heartbeat".into(),
         Message::RequestVote { term } => format!("request-vote t{term}"),
         Message::Vote {
