@@ -1,0 +1,587 @@
+//! The driver: the one task that owns a node's [`NodeState`] and carries out the core's
+//! calling contract. It feeds the core a tick per heartbeat interval, every authentic
+//! message, every `nodedown` and every admin command; it persists what the core marks as
+//! persistent before any message of that step leaves; it reports what the core decided.
+//! It decides nothing about failover itself.
+
+use crate::config::NodeConfig;
+use crate::metrics::Metrics;
+use crate::storage::Storage;
+use crate::transport::{NetEvent, Transport};
+use failover_core::{
+    AdminCommand, Commit, Design, Event, FailoverRecord, Health, Input, Membership, NodeId,
+    NodeState, Params, Ready, Revision, Role, StepError, Term,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{debug, error, info, warn};
+
+/// Log target of every core input and output (debug level, JSON values), for replay.
+pub const CORE_TARGET: &str = "failover::core";
+
+/// A request for the driver.
+#[derive(Debug)]
+pub enum Command {
+    /// An admin command; the reply comes once it is committed (or refused).
+    Admin {
+        /// The command.
+        command: AdminCommand,
+        /// For `StartRebalance`: stop it after this long.
+        rebalance_for: Option<Duration>,
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Result<Revision, AdminError>>,
+    },
+}
+
+/// Why an admin command did not take effect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    /// The core refused it.
+    #[error(transparent)]
+    Refused(#[from] StepError),
+    /// This node lost its leadership before the change committed; it may or may not commit.
+    #[error("leadership lost before the change committed")]
+    LostLeadership,
+}
+
+/// A peer as this node sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerView {
+    /// Its id.
+    pub id: u16,
+    /// Its membership in this node's config.
+    pub membership: Membership,
+    /// Its health in this node's detector.
+    pub health: Health,
+    /// Ticks it has been silent (as the detector counts them).
+    pub down_ticks: u32,
+    /// Milliseconds since its last message, if any arrived.
+    pub last_heard_ms: Option<u64>,
+}
+
+/// What `GET /status` shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// This node.
+    pub id: u16,
+    /// The design it runs.
+    pub design: Design,
+    /// `orchestrator`, `candidate` or `follower`.
+    pub role: String,
+    /// Whether it acts as orchestrator.
+    pub is_orchestrator: bool,
+    /// The master as its detector sees it.
+    pub master: u16,
+    /// The orchestrator as it knows it.
+    pub orchestrator: Option<u16>,
+    /// Highest term it knows.
+    pub term: Term,
+    /// Its config revision.
+    pub revision: Revision,
+    /// Its own membership.
+    pub membership: Membership,
+    /// Failovers counted against the quota.
+    pub failover_count: u32,
+    /// The quota.
+    pub max_count: u32,
+    /// Whether auto-failover is on.
+    pub enabled: bool,
+    /// The auto-failover timeout in milliseconds.
+    pub timeout_ms: u64,
+    /// The node running a rebalance, if any.
+    pub rebalance: Option<u16>,
+    /// Every failed-over node, in commit order.
+    pub failed_over: Vec<u16>,
+    /// The other members.
+    pub peers: Vec<PeerView>,
+}
+
+/// One committed failover as this node learned it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailoverView {
+    /// The failed-over node.
+    pub node: u16,
+    /// The committing term.
+    pub term: Term,
+    /// The config revision that holds it.
+    pub revision: Revision,
+    /// The node that decided it.
+    pub issuer: u16,
+    /// The quota period it counts in.
+    pub quota_epoch: u32,
+    /// Unix milliseconds when this node committed or learned it (none if before its start).
+    pub seen_at_ms: Option<u64>,
+    /// Whether this node committed it.
+    pub committed_here: bool,
+    /// From the detector's verdict ("failover") to the commit, on the committing node.
+    pub detection_to_commit_ms: Option<u64>,
+    /// From the last message heard from the node to the commit, on the committing node.
+    pub silence_to_commit_ms: Option<u64>,
+}
+
+/// What the API and `main` hold of a running node.
+#[derive(Clone, Debug)]
+pub struct NodeHandle {
+    /// The latest status.
+    pub status: watch::Receiver<Status>,
+    /// Commands for the driver.
+    pub commands: mpsc::Sender<Command>,
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
+    /// Committed failovers.
+    pub failovers: Arc<Mutex<Vec<FailoverView>>>,
+    /// The heartbeat interval (converts milliseconds to ticks).
+    pub heartbeat: Duration,
+}
+
+struct Waiter {
+    revision: Revision,
+    term: Option<Term>,
+    reply: oneshot::Sender<Result<Revision, AdminError>>,
+}
+
+/// The driver of one node.
+pub struct Driver {
+    params: Params,
+    heartbeat: Duration,
+    core: NodeState,
+    storage: Storage,
+    transport: Transport,
+    metrics: Arc<Metrics>,
+    status: watch::Sender<Status>,
+    failovers: Arc<Mutex<Vec<FailoverView>>>,
+    waiters: Vec<Waiter>,
+    rebalance_until: Option<Instant>,
+    detected_at: BTreeMap<NodeId, Instant>,
+    last_heard: BTreeMap<NodeId, Instant>,
+    blocked: BTreeMap<NodeId, String>,
+}
+
+/// A fatal driver error: the node stops rather than send what it could not persist.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot persist state: {0}")]
+pub struct Fatal(#[from] crate::storage::StorageError);
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| format!("<{e}>"))
+}
+
+impl Driver {
+    /// A driver for `core`, restored or new.
+    pub fn new(
+        config: &NodeConfig,
+        core: NodeState,
+        storage: Storage,
+        transport: Transport,
+        metrics: Arc<Metrics>,
+    ) -> (Driver, NodeHandle, mpsc::Receiver<Command>) {
+        let params = config.params();
+        let heartbeat = Duration::from_millis(config.heartbeat_ms);
+        let failovers = core
+            .config()
+            .history
+            .iter()
+            .map(|r| view(r, None, false, None, None))
+            .collect();
+        let failovers = Arc::new(Mutex::new(failovers));
+        let (status_tx, status_rx) =
+            watch::channel(status_of(&params, &core, heartbeat, &BTreeMap::new()));
+        let (commands_tx, commands_rx) = mpsc::channel(64);
+        let handle = NodeHandle {
+            status: status_rx,
+            commands: commands_tx,
+            metrics: metrics.clone(),
+            failovers: failovers.clone(),
+            heartbeat,
+        };
+        let driver = Driver {
+            params,
+            heartbeat,
+            core,
+            storage,
+            transport,
+            metrics,
+            status: status_tx,
+            failovers,
+            waiters: Vec::new(),
+            rebalance_until: None,
+            detected_at: BTreeMap::new(),
+            last_heard: BTreeMap::new(),
+            blocked: BTreeMap::new(),
+        };
+        (driver, handle, commands_rx)
+    }
+
+    /// Runs until `stop` resolves or the state cannot be persisted.
+    pub async fn run(
+        mut self,
+        mut net: mpsc::Receiver<NetEvent>,
+        mut commands: mpsc::Receiver<Command>,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), Fatal> {
+        let mut tick = tokio::time::interval(self.heartbeat);
+        // After a pause, tick once, not once per missed interval.
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The core sends a heartbeat each tick; a second one half a tick later means a peer's
+        // detection interval holds one even when the two nodes' ticks drift by up to half a
+        // tick. Without it, scheduling jitter makes a live peer look down every other tick,
+        // and each such flap restarts the failover count of a really dead node.
+        let half = tokio::time::Instant::now() + self.heartbeat / 2;
+        let mut mid_tick = tokio::time::interval_at(half, self.heartbeat);
+        mid_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.on_tick()?,
+                _ = mid_tick.tick() => self.extra_heartbeat(),
+                Some(event) = net.recv() => self.on_net(event)?,
+                Some(command) = commands.recv() => self.on_command(command)?,
+                _ = &mut stop => return Ok(()),
+            }
+        }
+    }
+
+    fn on_tick(&mut self) -> Result<(), Fatal> {
+        if let Err(e) = self.feed(Input::Tick)? {
+            warn!(error = %e, "tick refused by the core");
+        }
+        let now = Instant::now();
+        for (peer, heard) in &self.last_heard {
+            self.metrics
+                .heartbeat_lag
+                .get_or_create(&vec![("peer", peer.0.to_string())])
+                .set(now.duration_since(*heard).as_secs_f64());
+        }
+        if self.rebalance_until.is_some_and(|until| now >= until) {
+            let ours = self.core.config().rebalance == Some(self.params.id);
+            match self.feed(Input::Admin(AdminCommand::StopRebalance))? {
+                Err(StepError::Busy) if ours => {} // a change is committing: next tick
+                Ok(_) => {
+                    info!("rebalance finished");
+                    self.rebalance_until = None;
+                }
+                Err(e) => {
+                    info!(reason = %e, "rebalance ended without this node");
+                    self.rebalance_until = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn extra_heartbeat(&self) {
+        let heartbeat = self.core.heartbeat(&self.params);
+        for peer in self.params.peers() {
+            self.transport.send(peer, heartbeat.clone());
+        }
+    }
+
+    fn on_net(&mut self, event: NetEvent) -> Result<(), Fatal> {
+        let input = match event {
+            NetEvent::Message { from, msg } => {
+                if matches!(msg, failover_core::Message::Heartbeat { .. }) {
+                    self.last_heard.insert(from, Instant::now());
+                }
+                Input::Message { from, msg }
+            }
+            NetEvent::NodeDown { peer, .. } => Input::NodeDown { peer },
+        };
+        if let Err(e) = self.feed(input)? {
+            warn!(error = %e, "input refused by the core");
+        }
+        Ok(())
+    }
+
+    fn on_command(&mut self, command: Command) -> Result<(), Fatal> {
+        let Command::Admin {
+            command,
+            rebalance_for,
+            reply,
+        } = command;
+        let starts_rebalance = command == AdminCommand::StartRebalance;
+        match self.feed(Input::Admin(command))? {
+            Err(e) => {
+                let _ = reply.send(Err(e.into()));
+            }
+            Ok(ready) => {
+                if starts_rebalance {
+                    self.rebalance_until = rebalance_for.map(|d| Instant::now() + d);
+                }
+                match ready.commit {
+                    Some(commit) => {
+                        let _ = reply.send(Ok(commit.config.revision));
+                    }
+                    None => self.waiters.push(Waiter {
+                        revision: self.core.config().revision,
+                        term: self.core.leader_term(),
+                        reply,
+                    }),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One step of the core, carried out in the contract's order: persist, send, report.
+    fn feed(&mut self, input: Input) -> Result<Result<Ready, StepError>, Fatal> {
+        debug!(target: CORE_TARGET, input = %json(&input), "input");
+        let ready = match self.core.step(&self.params, input) {
+            Ok(ready) => ready,
+            Err(e) => {
+                debug!(target: CORE_TARGET, refused = %e, "refused");
+                return Ok(Err(e));
+            }
+        };
+        if let Some(state) = &ready.persist {
+            debug!(target: CORE_TARGET, persist = %json(state), "persist");
+            let started = Instant::now();
+            self.storage.save(state)?;
+            self.metrics
+                .persist_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
+        for out in &ready.messages {
+            debug!(target: CORE_TARGET, to = out.to.0, msg = %json(&out.msg), "send");
+            self.transport.send(out.to, out.msg.clone());
+        }
+        for event in &ready.events {
+            debug!(target: CORE_TARGET, event = %json(event), "event");
+            self.on_event(event);
+        }
+        if let Some(commit) = &ready.commit {
+            debug!(target: CORE_TARGET, commit = %json(commit), "commit");
+            self.on_commit(commit);
+        }
+        self.learn_failovers(&ready);
+        self.settle_waiters();
+        self.publish();
+        Ok(Ok(ready))
+    }
+
+    fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::HealthChanged { peer, health } => {
+                debug!(peer = peer.0, ?health, "health changed");
+                if *health == Health::Failover {
+                    self.detected_at.insert(*peer, Instant::now());
+                } else {
+                    self.detected_at.remove(peer);
+                }
+                if *health == Health::Up {
+                    self.blocked.remove(peer);
+                }
+            }
+            Event::CandidateFor { term } => {
+                self.metrics.elections.inc();
+                info!(term, "asking for a term");
+            }
+            Event::Elected { term } => info!(term, "elected orchestrator"),
+            Event::SteppedDown { term, newer } => info!(term, newer, "stepped down"),
+            Event::Registered => info!("registered the singletons"),
+            Event::Released => info!("released the singletons"),
+            Event::RegistrationDropped { peer } => {
+                info!(peer = peer.0, "registration dropped by nodedown")
+            }
+            Event::FailoverCommitted(record) => {
+                self.metrics.failovers_committed.inc();
+                info!(
+                    node = record.node.0,
+                    term = record.term,
+                    revision = record.revision,
+                    "failover committed"
+                );
+            }
+            Event::FailoverBlocked { node, reason } => {
+                let reason = reason.to_string();
+                if self.blocked.get(node) != Some(&reason) {
+                    info!(node = node.0, %reason, "failover blocked");
+                    self.blocked.insert(*node, reason);
+                }
+            }
+            Event::CommitLearned { revision } => debug!(revision, "learned a commit"),
+            Event::Proposed { .. } | Event::Ignored { .. } => {}
+        }
+    }
+
+    fn on_commit(&mut self, commit: &Commit) {
+        info!(
+            revision = commit.config.revision,
+            term = commit.term,
+            "config committed"
+        );
+        let revision = commit.config.revision;
+        for waiter in std::mem::take(&mut self.waiters) {
+            if waiter.revision <= revision {
+                let _ = waiter.reply.send(Ok(waiter.revision));
+            } else {
+                self.waiters.push(waiter);
+            }
+        }
+    }
+
+    /// Records failovers of a config this node knows to be committed (its own commit, or
+    /// one a peer's commit confirmed), with when and how fast. Proposals do not count.
+    fn learn_failovers(&mut self, ready: &Ready) {
+        let learned = ready
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::CommitLearned { .. }));
+        let committed = match &ready.commit {
+            Some(commit) => &commit.config,
+            None if learned => self.core.config(),
+            None => return,
+        };
+        let mut views = self.failovers.lock().unwrap();
+        if views.len() == committed.history.len() {
+            return;
+        }
+        let now = Instant::now();
+        let committed_here = |r: &FailoverRecord| {
+            ready
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::FailoverCommitted(c) if c == r))
+        };
+        for record in &committed.history {
+            if views
+                .iter()
+                .any(|v| v.node == record.node.0 && v.revision == record.revision)
+            {
+                continue;
+            }
+            let here = committed_here(record);
+            let since =
+                |at: Option<&Instant>| at.map(|at| now.duration_since(*at).as_millis() as u64);
+            let (detection, silence) = if here {
+                (
+                    since(self.detected_at.get(&record.node)),
+                    since(self.last_heard.get(&record.node)),
+                )
+            } else {
+                (None, None)
+            };
+            views.push(view(record, Some(unix_ms()), here, detection, silence));
+        }
+    }
+
+    fn settle_waiters(&mut self) {
+        let term = self.core.leader_term();
+        for waiter in std::mem::take(&mut self.waiters) {
+            if waiter.term.is_some() && waiter.term != term {
+                let _ = waiter.reply.send(Err(AdminError::LostLeadership));
+            } else {
+                self.waiters.push(waiter);
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        let status = status_of(&self.params, &self.core, self.heartbeat, &self.last_heard);
+        self.metrics.term.set(status.term as i64);
+        self.metrics.revision.set(status.revision as i64);
+        self.metrics
+            .is_orchestrator
+            .set(status.is_orchestrator as i64);
+        self.metrics
+            .failover_count
+            .set(status.failover_count as i64);
+        self.status.send_if_modified(|old| {
+            let changed = *old != status;
+            *old = status;
+            changed
+        });
+    }
+}
+
+fn view(
+    r: &FailoverRecord,
+    seen_at_ms: Option<u64>,
+    committed_here: bool,
+    detection_to_commit_ms: Option<u64>,
+    silence_to_commit_ms: Option<u64>,
+) -> FailoverView {
+    FailoverView {
+        node: r.node.0,
+        term: r.term,
+        revision: r.revision,
+        issuer: r.issuer.0,
+        quota_epoch: r.quota_epoch,
+        seen_at_ms,
+        committed_here,
+        detection_to_commit_ms,
+        silence_to_commit_ms,
+    }
+}
+
+fn status_of(
+    params: &Params,
+    core: &NodeState,
+    heartbeat: Duration,
+    last_heard: &BTreeMap<NodeId, Instant>,
+) -> Status {
+    let config = core.config();
+    let threshold = config.settings.timeout_ticks.max(1);
+    let is_orchestrator = core.is_orchestrator(params);
+    let role = match (&core.role, is_orchestrator) {
+        (_, true) => "orchestrator",
+        (Role::Candidate(_), false) => "candidate",
+        _ => "follower",
+    };
+    let now = Instant::now();
+    let peers = params
+        .peers()
+        .map(|peer| PeerView {
+            id: peer.0,
+            membership: config
+                .membership
+                .get(&peer)
+                .copied()
+                .unwrap_or(Membership::FailedOver),
+            health: core.detector.health(peer, threshold),
+            down_ticks: core.detector.down_ticks(peer),
+            last_heard_ms: last_heard
+                .get(&peer)
+                .map(|at| now.duration_since(*at).as_millis() as u64),
+        })
+        .collect();
+    Status {
+        id: params.id.0,
+        design: params.design,
+        role: role.to_string(),
+        is_orchestrator,
+        master: core.master(params).0,
+        orchestrator: core.orchestrator(params).map(|n| n.0),
+        term: core.term(),
+        revision: config.revision,
+        membership: config
+            .membership
+            .get(&params.id)
+            .copied()
+            .unwrap_or(Membership::FailedOver),
+        failover_count: config.failover_count,
+        max_count: config.settings.max_count,
+        enabled: config.settings.enabled,
+        timeout_ms: u64::from(config.settings.timeout_ticks) * heartbeat.as_millis() as u64,
+        rebalance: config.rebalance.map(|n| n.0),
+        failed_over: config.history.iter().map(|r| r.node.0).collect(),
+        peers,
+    }
+}
+
+/// Logs a fatal error in the driver's words.
+pub fn report_fatal(e: &Fatal) {
+    error!(error = %e, "stopping: state could not be persisted");
+}

@@ -1,0 +1,28 @@
+//! `failover-impl`: a real cluster node driven by the verified `failover-core`, and the tools
+//! to run, break and measure a local cluster. The core decides; this crate moves bytes,
+//! keeps time, persists state and reports.
+//!
+//! - [`config`]: the node's TOML config, validated with the field at fault named.
+//! - [`auth`]: the cluster secret, HMAC-SHA256, session keys, the admin token.
+//! - [`wire`]: length-delimited, MAC'd frames and the handshake.
+//! - [`transport`]: TCP to every peer with reconnect and backoff; `nodedown` when a
+//!   connection closes (clean) or stays silent past the net-tick timeout (unclean).
+//! - [`storage`]: atomic, checksummed persistence of the core's state.
+//! - [`driver`]: the task that feeds the core and carries out its `Ready`: persist, then send.
+//! - [`api`]: the admin HTTP API; [`metrics`]: Prometheus metrics; [`logging`]: tracing.
+//! - [`node`]: one node process put together.
+//! - [`cluster`], [`client`], [`bench`]: local clusters, fault injection and the benchmark.
+
+pub mod api;
+pub mod auth;
+pub mod bench;
+pub mod client;
+pub mod cluster;
+pub mod config;
+pub mod driver;
+pub mod logging;
+pub mod metrics;
+pub mod node;
+pub mod storage;
+pub mod transport;
+pub mod wire;

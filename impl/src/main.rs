@@ -1,0 +1,282 @@
+//! `failover`: run a node, a local cluster, inject faults, benchmark failover.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use failover_core::Design;
+use failover_impl::bench::{self, BenchSpec};
+use failover_impl::cluster::{self, Cluster, Fault, Spec, Timings};
+use failover_impl::config::NodeConfig;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "failover",
+    version,
+    about = "Fast, verified orchestrator failover: nodes, local clusters, faults and benchmarks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Top,
+}
+
+#[derive(Subcommand)]
+enum Top {
+    /// Run one node.
+    Node {
+        /// The node's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+        #[command(flatten)]
+        log: LogArgs,
+    },
+    /// Start or stop a local cluster.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+    /// One row per node of a local cluster.
+    Status {
+        /// The cluster's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inject a fault into a node of a local cluster.
+    Fault {
+        /// kill (SIGKILL), pause (SIGSTOP), resume (SIGCONT) or restart.
+        fault: Fault,
+        /// A node id, or `orchestrator`.
+        node: String,
+        /// The cluster's directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Measure failover latency of the orchestrator and of another node.
+    Bench {
+        /// Nodes per cluster.
+        #[arg(long, default_value_t = 3)]
+        nodes: u16,
+        /// Runs per design and target.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Designs, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "fenced,legacy")]
+        designs: Vec<Design>,
+        #[command(flatten)]
+        timings: TimingArgs,
+        /// The fault: pause or kill.
+        #[arg(long, default_value = "pause")]
+        fault: Fault,
+        /// Where bench.json and bench.svg go.
+        #[arg(long, default_value = "bench-out")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Write configs and a fresh secret into DIR, start the nodes, wait for an orchestrator.
+    Up {
+        /// Number of nodes.
+        #[arg(long, default_value_t = 3)]
+        nodes: u16,
+        /// The cluster's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// fenced, legacy or poc.
+        #[arg(long, default_value = "fenced")]
+        design: Design,
+        #[command(flatten)]
+        timings: TimingArgs,
+        /// Leave the nodes running and return.
+        #[arg(long)]
+        detach: bool,
+        #[command(flatten)]
+        log: LogArgs,
+    },
+    /// Stop the nodes of the cluster in DIR.
+    Down {
+        /// The cluster's directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args, Clone)]
+struct TimingArgs {
+    /// Heartbeat interval (one detection tick), ms.
+    #[arg(long, default_value_t = 100)]
+    heartbeat_ms: u64,
+    /// Auto-failover timeout, ms.
+    #[arg(long, default_value_t = 1000)]
+    timeout_ms: u64,
+    /// Net-tick timeout (silence before an unclean nodedown), ms.
+    #[arg(long, default_value_t = 4000)]
+    net_tick_ms: u64,
+    /// Failover quota.
+    #[arg(long, default_value_t = 1)]
+    max_count: u32,
+}
+
+impl TimingArgs {
+    fn timings(&self) -> Timings {
+        Timings {
+            heartbeat_ms: self.heartbeat_ms,
+            timeout_ms: self.timeout_ms,
+            net_tick_ms: self.net_tick_ms,
+            max_count: self.max_count,
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+struct LogArgs {
+    /// Log filter: a level, or `target=level` directives
+    /// (`info,failover::core=debug` logs every core input and output).
+    #[arg(long, default_value = "info")]
+    log: String,
+    /// Log JSON lines instead of text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let config_error = e
+                .chain()
+                .any(|c| c.is::<failover_impl::config::ConfigError>());
+            ExitCode::from(if config_error { 2 } else { 1 })
+        }
+    }
+}
+
+fn exe() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("cannot find the failover executable")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Top::Node { config, log } => {
+            let config = NodeConfig::load(&config)?;
+            failover_impl::logging::init(&log.log, log.log_json)?;
+            failover_impl::node::run(config).await
+        }
+        Top::Cluster {
+            command:
+                ClusterCommand::Up {
+                    nodes,
+                    dir,
+                    design,
+                    timings,
+                    detach,
+                    log,
+                },
+        } => {
+            let spec = Spec {
+                nodes,
+                design,
+                timings: timings.timings(),
+                log: log.log,
+                log_json: log.log_json,
+            };
+            let mut cluster = Cluster::create(&dir, &spec, &exe()?)?;
+            cluster.start_all()?;
+            let settled = cluster.wait_settled(Duration::from_secs(30)).await;
+            if let Err(e) = settled {
+                cluster.stop_all()?;
+                return Err(e);
+            }
+            print!("{}", cluster::table(&cluster.statuses().await));
+            println!(
+                "admin token: {}",
+                cluster.dir().join("admin.token").display()
+            );
+            if detach {
+                println!(
+                    "nodes left running; stop them with `failover cluster down --dir {}`",
+                    dir.display()
+                );
+                return Ok(());
+            }
+            println!("running; Ctrl-C stops the cluster");
+            tokio::signal::ctrl_c().await?;
+            cluster.stop_all()?;
+            println!("stopped");
+            Ok(())
+        }
+        Top::Cluster {
+            command: ClusterCommand::Down { dir },
+        } => {
+            let mut cluster = Cluster::load(&dir, &exe()?)?;
+            cluster.stop_all()?;
+            println!("stopped the nodes of {}", dir.display());
+            Ok(())
+        }
+        Top::Status { dir, json } => {
+            let mut cluster = Cluster::load(&dir, &exe()?)?;
+            let rows = cluster.statuses().await;
+            if json {
+                let rows: Vec<_> = rows
+                    .iter()
+                    .map(|(m, state, status)| {
+                        serde_json::json!({
+                            "id": m.id,
+                            "process": format!("{state:?}").to_lowercase(),
+                            "admin": m.admin,
+                            "status": status,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", cluster::table(&rows));
+            }
+            Ok(())
+        }
+        Top::Fault { fault, node, dir } => {
+            let mut cluster = Cluster::load(&dir, &exe()?)?;
+            let id = cluster.resolve(&node).await?;
+            cluster.fault(id, fault)?;
+            println!("{fault:?} node {id}");
+            Ok(())
+        }
+        Top::Bench {
+            nodes,
+            runs,
+            designs,
+            timings,
+            fault,
+            out,
+        } => {
+            let spec = BenchSpec {
+                nodes,
+                runs,
+                designs,
+                timings: timings.timings(),
+                fault,
+                out: out.clone(),
+            };
+            let report = bench::run(&spec, &exe()?).await?;
+            print!("{}", bench::summary(&report));
+            println!(
+                "wrote {} and {}",
+                out.join("bench.json").display(),
+                out.join("bench.svg").display()
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The node's Prometheus metrics. The transport, the driver and the API update them; `GET
+//! /metrics` renders them in the text exposition format.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+/// Labels of a metric family.
+pub type Labels = Vec<(&'static str, String)>;
+
+/// Every metric of a node.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// The highest term this node knows.
+    pub term: Gauge,
+    /// The revision of its cluster config.
+    pub revision: Gauge,
+    /// 1 while this node acts as orchestrator.
+    pub is_orchestrator: Gauge,
+    /// The config's failover count (quota spent).
+    pub failover_count: Gauge,
+    /// Failovers this node committed.
+    pub failovers_committed: Counter,
+    /// Elections this node started.
+    pub elections: Counter,
+    /// Frames taken from peers, by message kind.
+    pub frames_received: Family<Labels, Counter>,
+    /// Frames sent to peers.
+    pub frames_sent: Counter,
+    /// Frames dropped because a peer's queue was full or its connection was down.
+    pub frames_dropped: Counter,
+    /// Frames refused, by reason (bad MAC, replay, unknown peer, oversized, ...).
+    pub frames_rejected: Family<Labels, Counter>,
+    /// `nodedown` notices, by kind (clean, unclean).
+    pub nodedowns: Family<Labels, Counter>,
+    /// Seconds since the last heartbeat of each peer.
+    pub heartbeat_lag: Family<Labels, Gauge<f64, AtomicU64>>,
+    /// Time to write the persistent state durably.
+    pub persist_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("failover");
+        let term = Gauge::default();
+        let revision = Gauge::default();
+        let is_orchestrator = Gauge::default();
+        let failover_count = Gauge::default();
+        let failovers_committed = Counter::default();
+        let elections = Counter::default();
+        let frames_received = Family::default();
+        let frames_sent = Counter::default();
+        let frames_dropped = Counter::default();
+        let frames_rejected = Family::default();
+        let nodedowns = Family::default();
+        let heartbeat_lag = Family::default();
+        let persist_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
+        registry.register("term", "Highest term known", term.clone());
+        registry.register(
+            "config_revision",
+            "Cluster config revision",
+            revision.clone(),
+        );
+        registry.register(
+            "is_orchestrator",
+            "1 while this node acts as orchestrator",
+            is_orchestrator.clone(),
+        );
+        registry.register(
+            "failover_count",
+            "Failovers counted against the quota",
+            failover_count.clone(),
+        );
+        registry.register(
+            "failovers_committed",
+            "Failovers this node committed",
+            failovers_committed.clone(),
+        );
+        registry.register("elections", "Elections started", elections.clone());
+        registry.register(
+            "frames_received",
+            "Authentic frames taken from peers",
+            frames_received.clone(),
+        );
+        registry.register("frames_sent", "Frames sent to peers", frames_sent.clone());
+        registry.register(
+            "frames_dropped",
+            "Frames dropped while a peer was unreachable or slow",
+            frames_dropped.clone(),
+        );
+        registry.register(
+            "frames_rejected",
+            "Frames refused and not acted on",
+            frames_rejected.clone(),
+        );
+        registry.register("nodedowns", "Connection losses reported", nodedowns.clone());
+        registry.register(
+            "heartbeat_lag_seconds",
+            "Seconds since the last heartbeat of each peer",
+            heartbeat_lag.clone(),
+        );
+        registry.register(
+            "persist_seconds",
+            "Time to write state durably",
+            persist_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            term,
+            revision,
+            is_orchestrator,
+            failover_count,
+            failovers_committed,
+            elections,
+            frames_received,
+            frames_sent,
+            frames_dropped,
+            frames_rejected,
+            nodedowns,
+            heartbeat_lag,
+            persist_seconds,
+        }
+    }
+
+    /// Counts a refused frame.
+    pub fn rejected(&self, reason: &str) {
+        self.frames_rejected
+            .get_or_create(&vec![("reason", reason.to_string())])
+            .inc();
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,99 @@
+//! Assembles one node process: config, secret, state, transport, driver and admin API.
+
+use crate::api;
+use crate::auth::Key;
+use crate::config::NodeConfig;
+use crate::driver::{report_fatal, Driver};
+use crate::metrics::Metrics;
+use crate::storage::Storage;
+use crate::transport::{Transport, TransportConfig};
+use anyhow::Context;
+use failover_core::{NodeId, NodeState, Persistent};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tracing::info;
+
+/// Runs the node of `config` until SIGTERM or Ctrl-C.
+pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
+    let key = Key::load(&config.secret_file)?;
+    let params = config.params();
+    let storage = Storage::open(&config.data_dir, params.id)?;
+    let core = match storage.load()? {
+        Some(state) => {
+            check_members(&config, &state)?;
+            info!(
+                revision = state.config.revision,
+                promised = state.promised,
+                "restarting from disk"
+            );
+            NodeState::restart(&params, state)
+        }
+        None => {
+            info!("starting as a new node");
+            NodeState::restart(
+                &params,
+                Persistent::fresh(&params, config.initial_settings()),
+            )
+        }
+    };
+    let metrics = Arc::new(Metrics::new());
+    let (net_tx, net_rx) = mpsc::channel(4096);
+    let transport_config = TransportConfig {
+        me: params.id,
+        listen: config.listen,
+        peers: config
+            .peers
+            .iter()
+            .map(|p| (NodeId(p.id), p.address))
+            .collect(),
+        net_tick: Duration::from_millis(config.net_tick_timeout_ms),
+        max_frame_bytes: config.max_frame_bytes,
+        max_backoff: Duration::from_millis(config.heartbeat_ms.clamp(10, 1000)),
+    };
+    let transport = Transport::start(transport_config, key.clone(), metrics.clone(), net_tx)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let (driver, handle, commands) = Driver::new(&config, core, storage, transport, metrics);
+    let listener = tokio::net::TcpListener::bind(config.admin)
+        .await
+        .with_context(|| format!("cannot serve the admin API on {}", config.admin))?;
+    let app = api::router(handle, key.admin_token());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    info!(
+        id = config.id,
+        design = %config.design,
+        listen = %config.listen,
+        admin = %config.admin,
+        "node running"
+    );
+    let result = driver.run(net_rx, commands, stop_signal()).await;
+    if let Err(e) = &result {
+        report_fatal(e);
+    }
+    info!("node stopped");
+    result.map_err(Into::into)
+}
+
+/// A state file from another cluster must not be taken for this one.
+fn check_members(config: &NodeConfig, state: &Persistent) -> anyhow::Result<()> {
+    let members: Vec<NodeId> = config.params().members.keys().copied().collect();
+    let stored: Vec<NodeId> = state.config.membership.keys().copied().collect();
+    anyhow::ensure!(
+        members == stored,
+        "state in {} is for members {:?}, but the config names {:?}; refusing to start",
+        config.data_dir.display(),
+        stored,
+        members
+    );
+    Ok(())
+}
+
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,182 @@
+//! Durable state: the core's [`Persistent`], written atomically (temp file, fsync, rename,
+//! fsync of the directory) with a SHA-256 checksum. A missing file means a new node; a file
+//! that is corrupt, truncated or another node's is an error, never a blank start.
+
+use failover_core::{NodeId, Persistent};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const MAGIC: &str = "failover-state v1";
+const FILE: &str = "state.json";
+
+/// The state file of one node.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    dir: PathBuf,
+    node: NodeId,
+}
+
+/// Why the state cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The file system refused.
+    #[error("state {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not what this node wrote.
+    #[error("state file {path} is unusable: {problem}; refusing to start blank (move it away to start this node as new)")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Body {
+    node: NodeId,
+    state: Persistent,
+}
+
+impl Storage {
+    /// The storage of `node` in `dir` (created if missing).
+    pub fn open(dir: &Path, node: NodeId) -> Result<Self, StorageError> {
+        fs::create_dir_all(dir).map_err(|source| StorageError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(Storage {
+            dir: dir.to_path_buf(),
+            node,
+        })
+    }
+
+    /// The state file's path.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE)
+    }
+
+    /// The last state written, or `None` for a node that never wrote one.
+    pub fn load(&self) -> Result<Option<Persistent>, StorageError> {
+        let path = self.path();
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StorageError::Io { path, source }),
+        };
+        let corrupt = |problem: &str| StorageError::Corrupt {
+            path: path.clone(),
+            problem: problem.to_string(),
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|_| corrupt("not text"))?;
+        let (header, body) = text
+            .split_once('\n')
+            .ok_or_else(|| corrupt("no header line"))?;
+        let sum = header
+            .strip_prefix(MAGIC)
+            .and_then(|rest| rest.strip_prefix(" sha256="))
+            .ok_or_else(|| corrupt("unknown header"))?;
+        if hex::encode(Sha256::digest(body.as_bytes())) != sum {
+            return Err(corrupt("checksum mismatch (truncated or altered)"));
+        }
+        let body: Body = serde_json::from_str(body).map_err(|e| corrupt(&e.to_string()))?;
+        if body.node != self.node {
+            return Err(corrupt(&format!(
+                "written by node {}, not {}",
+                body.node, self.node
+            )));
+        }
+        Ok(Some(body.state))
+    }
+
+    /// Writes `state` durably; when this returns, a crash cannot lose it.
+    pub fn save(&self, state: &Persistent) -> Result<(), StorageError> {
+        let body = serde_json::to_string(&Body {
+            node: self.node,
+            state: state.clone(),
+        })
+        .expect("state always serialises");
+        let sum = hex::encode(Sha256::digest(body.as_bytes()));
+        let tmp = self.dir.join(format!("{FILE}.tmp"));
+        let path = self.path();
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StorageError::Io { path, source }
+        };
+        let mut file = File::create(&tmp).map_err(io(&tmp))?;
+        file.write_all(format!("{MAGIC} sha256={sum}\n{body}").as_bytes())
+            .map_err(io(&tmp))?;
+        file.sync_all().map_err(io(&tmp))?;
+        drop(file);
+        fs::rename(&tmp, &path).map_err(io(&path))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&self.dir))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use failover_core::{Design, Params, Settings};
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("failover-storage-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn state() -> Persistent {
+        let params = Params::new(NodeId(1), [NodeId(1), NodeId(2)], Design::Fenced, 1).unwrap();
+        let mut state = Persistent::fresh(&params, Settings::default());
+        state.promised = 7;
+        state
+    }
+
+    #[test]
+    fn round_trip_and_missing_file() {
+        let dir = temp_dir("roundtrip");
+        let storage = Storage::open(&dir, NodeId(1)).unwrap();
+        assert_eq!(storage.load().unwrap(), None);
+        storage.save(&state()).unwrap();
+        assert_eq!(storage.load().unwrap(), Some(state()));
+        assert!(!dir.join("state.json.tmp").exists());
+    }
+
+    #[test]
+    fn corruption_truncation_and_foreign_files_are_refused() {
+        let dir = temp_dir("corrupt");
+        let storage = Storage::open(&dir, NodeId(1)).unwrap();
+        storage.save(&state()).unwrap();
+        let good = fs::read(storage.path()).unwrap();
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (good[..good.len() - 5].to_vec(), "checksum"),
+            (
+                good.iter()
+                    .map(|b| if *b == b'7' { b'8' } else { *b })
+                    .collect(),
+                "checksum",
+            ),
+            (b"garbage".to_vec(), "header"),
+            (Vec::new(), "header"),
+        ];
+        for (bytes, expected) in cases {
+            fs::write(storage.path(), bytes).unwrap();
+            let err = storage.load().unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        fs::write(storage.path(), &good).unwrap();
+        let other = Storage::open(&dir, NodeId(2)).unwrap();
+        assert!(other.load().unwrap_err().to_string().contains("node 1"));
+    }
+}

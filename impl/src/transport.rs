@@ -1,0 +1,367 @@
+//! TCP between nodes. Each node dials every peer to send to it (reconnecting with backoff)
+//! and listens for the peers' connections to receive from them. It reports to the driver
+//! what the system it comes from reports: messages, and `nodedown` when a peer's connection
+//! closes (at once: clean) or stays silent for the net-tick timeout (unclean).
+//!
+//! Frames that fail authentication, the sequence check or the size limit are logged,
+//! counted and dropped with their connection; they never reach the core.
+
+use crate::auth::{random_bytes, Key, NONCE_LEN};
+use crate::metrics::Metrics;
+use crate::wire::{codec, context, open, seal, Envelope, FrameError};
+use bytes::Bytes;
+use failover_core::{Message, NodeId};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_util::codec::Framed;
+use tracing::{debug, info, warn};
+
+/// What the network tells the driver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetEvent {
+    /// An authentic message from a peer.
+    Message {
+        /// The sender.
+        from: NodeId,
+        /// The message.
+        msg: Message,
+    },
+    /// The connection from `peer` is gone.
+    NodeDown {
+        /// The peer.
+        peer: NodeId,
+        /// Closed (true) or silent past the net-tick timeout (false).
+        clean: bool,
+    },
+}
+
+/// Transport settings.
+#[derive(Clone, Debug)]
+pub struct TransportConfig {
+    /// This node.
+    pub me: NodeId,
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// Every peer and its address.
+    pub peers: BTreeMap<NodeId, SocketAddr>,
+    /// Silence after which an inbound connection counts as lost.
+    pub net_tick: Duration,
+    /// Largest frame accepted.
+    pub max_frame_bytes: usize,
+    /// Longest wait between reconnection attempts.
+    pub max_backoff: Duration,
+}
+
+const MIN_BACKOFF: Duration = Duration::from_millis(10);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+const OUTBOX_CAPACITY: usize = 1024;
+
+/// The sending side: one queue per peer, drained by that peer's dialer.
+#[derive(Debug)]
+pub struct Transport {
+    outboxes: BTreeMap<NodeId, mpsc::Sender<Message>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Transport {
+    /// Binds the listener, then starts accepting and dialing. Events go to `events`.
+    pub async fn start(
+        config: TransportConfig,
+        key: Key,
+        metrics: Arc<Metrics>,
+        events: mpsc::Sender<NetEvent>,
+    ) -> std::io::Result<Transport> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            key,
+            metrics: metrics.clone(),
+            events,
+            current: Mutex::new(BTreeMap::new()),
+            next_connection: AtomicU64::new(1),
+        });
+        tokio::spawn(accept_loop(listener, shared.clone()));
+        let mut outboxes = BTreeMap::new();
+        for (&peer, &addr) in &config.peers {
+            let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+            outboxes.insert(peer, tx);
+            tokio::spawn(dial_loop(peer, addr, rx, shared.clone()));
+        }
+        Ok(Transport { outboxes, metrics })
+    }
+
+    /// Queues `msg` for `to`. A full queue drops it: the protocol copes with loss.
+    pub fn send(&self, to: NodeId, msg: Message) {
+        match self.outboxes.get(&to) {
+            Some(outbox) if outbox.try_send(msg).is_ok() => {}
+            _ => {
+                self.metrics.frames_dropped.inc();
+            }
+        }
+    }
+}
+
+struct Shared {
+    config: TransportConfig,
+    key: Key,
+    metrics: Arc<Metrics>,
+    events: mpsc::Sender<NetEvent>,
+    /// The connection that currently speaks for each peer; only its loss is a `nodedown`.
+    current: Mutex<BTreeMap<NodeId, u64>>,
+    next_connection: AtomicU64,
+}
+
+type Conn = Framed<TcpStream, tokio_util::codec::LengthDelimitedCodec>;
+
+// ---- sending ---------------------------------------------------------------------------
+
+async fn dial_loop(
+    peer: NodeId,
+    addr: SocketAddr,
+    mut rx: mpsc::Receiver<Message>,
+    shared: Arc<Shared>,
+) {
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        match dial(peer, addr, &shared).await {
+            Ok((conn, session)) => {
+                debug!(peer = peer.0, "connected");
+                backoff = MIN_BACKOFF;
+                let reason = send_loop(conn, session, &mut rx, &shared).await;
+                debug!(peer = peer.0, %reason, "connection to peer ended");
+                if rx.is_closed() {
+                    return;
+                }
+            }
+            Err(e) => debug!(peer = peer.0, error = %e, "dial failed"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(shared.config.max_backoff);
+        // What queued while the peer was unreachable is stale: drop it, as a lost link would.
+        while rx.try_recv().is_ok() {
+            shared.metrics.frames_dropped.inc();
+        }
+    }
+}
+
+async fn dial(peer: NodeId, addr: SocketAddr, shared: &Shared) -> anyhow::Result<(Conn, Key)> {
+    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr)).await??;
+    stream.set_nodelay(true)?;
+    let mut conn = Framed::new(stream, codec(shared.config.max_frame_bytes));
+    let nonce = random_bytes::<NONCE_LEN>();
+    let hello = Envelope::Hello {
+        from: shared.config.me.0,
+        to: peer.0,
+        nonce: hex::encode(nonce),
+    };
+    conn.send(Bytes::from(seal(&shared.key, &[context::HELLO], &hello)))
+        .await?;
+    let frame = tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.next())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("closed during handshake"))??;
+    let theirs = match open(&shared.key, &[context::WELCOME, &nonce], &frame) {
+        Ok(Envelope::Welcome { nonce }) => decode_nonce(&nonce)?,
+        Ok(other) => return Err(FrameError::Unexpected(other.kind()).into()),
+        Err(e) => {
+            shared.metrics.rejected(e.label());
+            warn!(peer = peer.0, error = %e, "refused welcome");
+            return Err(e.into());
+        }
+    };
+    let session = shared
+        .key
+        .session(shared.config.me.0, peer.0, &nonce, &theirs);
+    Ok((conn, session))
+}
+
+async fn send_loop(
+    mut conn: Conn,
+    session: Key,
+    rx: &mut mpsc::Receiver<Message>,
+    shared: &Shared,
+) -> String {
+    let mut seq = 0u64;
+    loop {
+        tokio::select! {
+            next = rx.recv() => {
+                let Some(msg) = next else { return "node stopping".into() };
+                let frame = seal(&session, &[context::DATA], &Envelope::Data { seq, msg });
+                seq += 1;
+                if let Err(e) = conn.send(Bytes::from(frame)).await {
+                    shared.metrics.frames_dropped.inc();
+                    return e.to_string();
+                }
+                shared.metrics.frames_sent.inc();
+            }
+            // The listener sends nothing after its welcome: anything here is its close.
+            _ = conn.next() => return "closed by peer".into(),
+        }
+    }
+}
+
+fn decode_nonce(hex_nonce: &str) -> Result<Vec<u8>, FrameError> {
+    match hex::decode(hex_nonce) {
+        Ok(bytes) if bytes.len() == NONCE_LEN => Ok(bytes),
+        _ => Err(FrameError::Malformed("bad nonce".into())),
+    }
+}
+
+// ---- receiving -------------------------------------------------------------------------
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, remote)) => {
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let conn = Framed::new(stream, codec(shared.config.max_frame_bytes));
+                    receive(conn, remote, &shared).await;
+                });
+            }
+            Err(e) => {
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(MIN_BACKOFF).await;
+            }
+        }
+    }
+}
+
+/// Why a connection was refused before it spoke for a peer.
+fn refuse(shared: &Shared, remote: SocketAddr, error: &FrameError) {
+    shared.metrics.rejected(error.label());
+    warn!(%remote, error = %error, "refused frame; closing connection");
+}
+
+async fn receive(mut conn: Conn, remote: SocketAddr, shared: &Shared) {
+    let Some((peer, session)) = accept_hello(&mut conn, remote, shared).await else {
+        return;
+    };
+    let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+    let mut expected = 0u64;
+    let mut speaking = false;
+    let clean = loop {
+        let frame = match tokio::time::timeout(shared.config.net_tick, conn.next()).await {
+            Err(_) => break false,
+            Ok(None) => break true,
+            Ok(Some(Err(e))) => {
+                // The codec refuses oversized frames with InvalidData.
+                let label = if e.kind() == std::io::ErrorKind::InvalidData {
+                    "oversized"
+                } else {
+                    "io"
+                };
+                if label == "oversized" {
+                    shared.metrics.rejected(label);
+                }
+                warn!(peer = peer.0, %remote, error = %e, "connection failed");
+                break true;
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let msg = match open(&session, &[context::DATA], &frame) {
+            Ok(Envelope::Data { seq, msg }) if seq == expected => msg,
+            Ok(Envelope::Data { seq, .. }) => {
+                refuse(shared, remote, &FrameError::Sequence { got: seq, expected });
+                break true;
+            }
+            Ok(other) => {
+                refuse(shared, remote, &FrameError::Unexpected(other.kind()));
+                break true;
+            }
+            Err(e) => {
+                refuse(shared, remote, &e);
+                break true;
+            }
+        };
+        expected += 1;
+        if !speaking {
+            // Only a connection that proved the session key speaks for the peer.
+            speaking = true;
+            shared.current.lock().unwrap().insert(peer, id);
+            info!(peer = peer.0, "peer connected");
+        }
+        shared
+            .metrics
+            .frames_received
+            .get_or_create(&vec![("kind", msg.kind().to_string())])
+            .inc();
+        if shared
+            .events
+            .send(NetEvent::Message { from: peer, msg })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    };
+    let current = {
+        let mut map = shared.current.lock().unwrap();
+        let current = map.get(&peer) == Some(&id);
+        if current {
+            map.remove(&peer);
+        }
+        current
+    };
+    if current {
+        let kind = if clean { "clean" } else { "unclean" };
+        info!(peer = peer.0, kind, "nodedown");
+        shared
+            .metrics
+            .nodedowns
+            .get_or_create(&vec![("kind", kind.to_string())])
+            .inc();
+        let _ = shared.events.send(NetEvent::NodeDown { peer, clean }).await;
+    }
+}
+
+async fn accept_hello(
+    conn: &mut Conn,
+    remote: SocketAddr,
+    shared: &Shared,
+) -> Option<(NodeId, Key)> {
+    let frame = match tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.next()).await {
+        Ok(Some(Ok(frame))) => frame,
+        Ok(Some(Err(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+            shared.metrics.rejected("oversized");
+            warn!(%remote, error = %e, "refused frame; closing connection");
+            return None;
+        }
+        _ => return None,
+    };
+    let known: BTreeSet<u16> = shared.config.peers.keys().map(|p| p.0).collect();
+    let checked = match open(&shared.key, &[context::HELLO], &frame) {
+        Ok(Envelope::Hello { from, .. }) if !known.contains(&from) => {
+            Err(FrameError::UnknownPeer(from))
+        }
+        Ok(Envelope::Hello { to, .. }) if to != shared.config.me.0 => {
+            Err(FrameError::WrongNode(to))
+        }
+        Ok(Envelope::Hello { from, nonce, .. }) => decode_nonce(&nonce).map(|n| (from, n)),
+        Ok(other) => Err(FrameError::Unexpected(other.kind())),
+        Err(e) => Err(e),
+    };
+    let (from, theirs) = match checked {
+        Ok(ok) => ok,
+        Err(e) => {
+            refuse(shared, remote, &e);
+            return None;
+        }
+    };
+    let nonce = random_bytes::<NONCE_LEN>();
+    let welcome = Envelope::Welcome {
+        nonce: hex::encode(nonce),
+    };
+    let frame = seal(&shared.key, &[context::WELCOME, &theirs], &welcome);
+    conn.send(Bytes::from(frame)).await.ok()?;
+    let session = shared
+        .key
+        .session(from, shared.config.me.0, &theirs, &nonce);
+    Some((NodeId(from), session))
+}

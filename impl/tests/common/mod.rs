@@ -1,0 +1,178 @@
+//! A local cluster of real `failover` node processes for the tests, stopped on drop.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use failover_core::Design;
+use failover_impl::cluster::{Cluster, Fault, Spec, Timings};
+use failover_impl::driver::{FailoverView, Status};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Short timings: heartbeats of 40 ms, a 400 ms failover timeout.
+pub fn fast() -> Timings {
+    Timings {
+        heartbeat_ms: 40,
+        timeout_ms: 400,
+        net_tick_ms: 2000,
+        max_count: 1,
+    }
+}
+
+/// Slack for a loaded two-core CI machine on top of the protocol's own bound.
+pub const MARGIN: Duration = Duration::from_millis(1500);
+
+pub struct TestCluster {
+    pub cluster: Cluster,
+    pub timings: Timings,
+}
+
+pub fn exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_failover"))
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("failover-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+impl TestCluster {
+    /// Starts `nodes` nodes and waits until they agree on node 1 as orchestrator.
+    pub async fn up(name: &str, nodes: u16, design: Design, timings: Timings) -> TestCluster {
+        let spec = Spec {
+            nodes,
+            design,
+            timings: timings.clone(),
+            log: "info,failover::core=debug".into(),
+            log_json: true,
+        };
+        let mut cluster = Cluster::create(&temp_dir(name), &spec, &exe()).expect("cluster created");
+        cluster.start_all().expect("nodes start");
+        let orchestrator = cluster
+            .wait_settled(Duration::from_secs(20))
+            .await
+            .expect("cluster settles");
+        assert_eq!(
+            orchestrator, 1,
+            "the top-priority node becomes orchestrator"
+        );
+        // A few heartbeats more, so that every detector has fresh counts.
+        tokio::time::sleep(Duration::from_millis(5 * timings.heartbeat_ms)).await;
+        TestCluster { cluster, timings }
+    }
+
+    pub fn admin(&self, id: u16) -> SocketAddr {
+        self.cluster.member(id).unwrap().admin
+    }
+
+    pub fn ids(&self) -> Vec<u16> {
+        self.cluster.file.members.iter().map(|m| m.id).collect()
+    }
+
+    pub async fn status(&self, id: u16) -> Status {
+        self.cluster
+            .client()
+            .status(self.admin(id))
+            .await
+            .expect("node answers")
+    }
+
+    pub async fn failovers(&self, id: u16) -> Vec<FailoverView> {
+        self.cluster
+            .client()
+            .failovers(self.admin(id))
+            .await
+            .expect("node answers")
+    }
+
+    pub fn fault(&mut self, id: u16, fault: Fault) {
+        self.cluster.fault(id, fault).expect("fault injected");
+    }
+
+    /// The failover timeout of the cluster.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timings.timeout_ms)
+    }
+
+    /// Waits until every node of `on` has committed (or learned) the failover of `node`;
+    /// returns the time it took. Panics after `limit`.
+    pub async fn wait_failover(&self, node: u16, on: &[u16], limit: Duration) -> Duration {
+        let started = Instant::now();
+        loop {
+            let mut all = true;
+            for id in on {
+                let seen = self
+                    .failovers(*id)
+                    .await
+                    .iter()
+                    .filter(|r| r.node == node)
+                    .count();
+                assert!(seen <= 1, "node {id} lists {seen} failovers of {node}");
+                all &= seen == 1;
+            }
+            if all {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "node {node} not failed over on {on:?} within {limit:?}; logs in {}",
+                self.cluster.dir().display()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Asserts that `node` is not failed over on any of `on` for `during`.
+    pub async fn assert_no_failover(&self, node: u16, on: &[u16], during: Duration) {
+        let started = Instant::now();
+        while started.elapsed() < during {
+            for id in on {
+                let records = self.failovers(*id).await;
+                assert!(
+                    records.iter().all(|r| r.node != node),
+                    "node {node} was failed over on {id}: {records:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The `/metrics` value of a series (0 when absent).
+    pub async fn metric(&self, id: u16, series: &str) -> f64 {
+        let text = self.cluster.client().metrics(self.admin(id)).await.unwrap();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| {
+                l.strip_prefix(series)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        let _ = self.cluster.stop_all();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(self.cluster.dir());
+        }
+    }
+}
+
+/// Polls `check` until it holds or `limit` passes.
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
