@@ -9,6 +9,7 @@ use failover_impl::config::NodeConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
 
 #[derive(Parser)]
 #[command(
@@ -192,6 +193,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 log: log.log,
                 log_json: log.log_json,
             };
+            // Listen for Ctrl-C before the first node starts: one pressed during start-up
+            // still stops the nodes, once they are up.
+            let mut interrupt = (!detach)
+                .then(|| signal(SignalKind::interrupt()))
+                .transpose()?;
             let mut cluster = Cluster::create(&dir, &spec, &exe()?)?;
             cluster.start_all()?;
             let settled = cluster.wait_settled(Duration::from_secs(30)).await;
@@ -212,7 +218,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             println!("running; Ctrl-C stops the cluster");
-            tokio::signal::ctrl_c().await?;
+            if let Some(interrupt) = interrupt.as_mut() {
+                interrupt.recv().await;
+            }
             cluster.stop_all()?;
             println!("stopped");
             Ok(())

@@ -152,6 +152,9 @@ impl FailoverModel {
         if self.setup.design == Design::Fenced {
             ghost.acted.insert((commit.term, commit.by));
         }
+        if ghost.records.iter().any(|r| r.node == commit.by) {
+            ghost.failed_over_acted = true;
+        }
         let config = &commit.config;
         for record in &config.history {
             if ghost.records.contains(record) {

@@ -22,6 +22,9 @@ pub const NO_FAILOVER_DURING_REBALANCE: &str = "no failover during rebalance";
 pub const NO_FAILOVER_WITHOUT_MAJORITY: &str = "no failover without a majority";
 /// In each term at most one node commits: a paused old orchestrator cannot act.
 pub const ONE_ORCHESTRATOR_PER_TERM: &str = "one acting orchestrator per term";
+/// A node whose failover is committed never commits again, whatever old state it restarts
+/// or resumes with: it is out of the cluster.
+pub const FAILED_OVER_NEVER_ACTS: &str = "failed-over node never commits";
 /// A lost orchestrator is failed over within timeout + slack ticks while the rest of the
 /// cluster stays healthy: the goal of the project.
 pub const ORCHESTRATOR_IN_TIME: &str = "orchestrator failed over in time";
@@ -80,6 +83,9 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
         }),
         Property::always(NO_FAILOVER_WITHOUT_MAJORITY, |_, s: &State| {
             !s.ghost.without_majority
+        }),
+        Property::always(FAILED_OVER_NEVER_ACTS, |_, s: &State| {
+            !s.ghost.failed_over_acted
         }),
     ];
     if setup.design == Design::Fenced {

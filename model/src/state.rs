@@ -182,6 +182,8 @@ pub struct Ghost {
     pub blocked_by_quota: bool,
     /// A paused orchestrator resumed after it had been failed over.
     pub fenced_resumed: bool,
+    /// A node committed after its own failover had been committed.
+    pub failed_over_acted: bool,
     /// Nodes that were orchestrator (by their own view) when a fault hit them.
     pub lost_orchestrators: BTreeSet<NodeId>,
     /// Nodes touched by any fault (`timed`).

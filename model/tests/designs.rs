@@ -39,8 +39,8 @@ fn setup(design: Design, nodes: u16, timing: Timing) -> Setup {
 fn fenced_three_nodes_async_holds() {
     // Unclean shutdown, pause/resume, crashes between disk write and send; max term 3.
     let report = run(&setup(Design::Fenced, 3, Timing::Async));
-    assert_passes(&report, 4_000_000);
-    assert_eq!(report.properties.len(), 9);
+    assert_passes(&report, 3_500_000);
+    assert_eq!(report.properties.len(), 10);
 }
 
 #[test]
@@ -192,14 +192,18 @@ fn counterexample_replays_to_a_violation() {
 
 #[test]
 fn fenced_restart_from_disk_holds() {
-    // A node dies uncleanly and comes back from what it persisted.
+    // A node dies uncleanly and comes back from what it persisted: a failed-over node comes
+    // back believing it is active. Max term 2 keeps the test short: at 3 the run passes
+    // 14 M states (candidates that give a term up explore a third one).
     let mut s = setup(Design::Fenced, 3, Timing::Async);
     s.bounds.pauses = 0;
     s.bounds.restarts = 1;
+    s.max_term = 2;
     let report = run(&s);
     assert!(report.exhaustive);
     for p in report.properties.iter().filter(|p| p.kind == "always") {
         assert_eq!(p.status, Status::Holds, "{}", p.name);
     }
-    assert!(report.unique_states >= 5_000, "{}", report.unique_states);
+    assert_eq!(report.status(FAILED_OVER_NEVER_ACTS), Some(Status::Holds));
+    assert!(report.unique_states >= 700_000, "{}", report.unique_states);
 }
