@@ -280,15 +280,16 @@ pub fn svg(report: &Report) -> String {
         .max()
         .unwrap_or(1)
         .max(1) as f64;
-    let (left, width, row_h, top) = (190.0, 560.0, 44.0, 40.0);
+    let (left, width, row_h, top) = (190.0, 560.0, 44.0, 56.0);
     let height = top + row_h * rows.len() as f64 + 50.0;
     let x = |ms: f64| left + ms / (max * 1.05) * width;
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{left}\" y=\"22\" font-size=\"14\">Failover latency, fault ({fault:?}) to commit seen by every survivor; {n} nodes, heartbeat {hb} ms, timeout {to} ms, net tick {nt} ms</text>\n",
+         <text x=\"10\" y=\"18\" font-size=\"14\">Failover latency: fault ({fault}) to the commit seen by every survivor (dot: a run; bar: median)</text>\n\
+         <text x=\"10\" y=\"36\">{n} nodes · heartbeat {hb} ms · timeout {to} ms · net tick {nt} ms</text>\n",
         w = left + width + 30.0,
-        fault = report.fault,
+        fault = format!("{:?}", report.fault).to_lowercase(),
         n = report.nodes,
         hb = report.timings.heartbeat_ms,
         to = report.timings.timeout_ms,
@@ -367,6 +368,44 @@ fn nice_step(max: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plot_has_a_dot_per_run_and_a_median_per_series() {
+        let series = |design, target, latencies_ms: Vec<u64>| Series {
+            design,
+            target,
+            min_ms: latencies_ms.first().copied(),
+            p50_ms: percentile(&latencies_ms, 50.0),
+            p90_ms: percentile(&latencies_ms, 90.0),
+            max_ms: latencies_ms.last().copied(),
+            latencies_ms,
+            failed_runs: 0,
+        };
+        let report = Report {
+            nodes: 3,
+            runs: 3,
+            fault: Fault::Pause,
+            timings: Timings {
+                heartbeat_ms: 100,
+                timeout_ms: 1000,
+                net_tick_ms: 4000,
+                max_count: 1,
+            },
+            series: vec![
+                series(Design::Fenced, Target::Orchestrator, vec![990, 1000, 1090]),
+                series(Design::Legacy, Target::Other, vec![]),
+            ],
+        };
+        let svg = svg(&report);
+        assert_eq!(svg.matches("<circle").count(), 3);
+        assert_eq!(
+            svg.matches("stroke-width=\"2\"").count(),
+            1,
+            "one median bar"
+        );
+        assert!(svg.contains("fenced · orchestrator") && svg.contains("legacy · other"));
+        assert!(svg.ends_with("</svg>\n"));
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -75,6 +75,9 @@ enum Top {
         /// Where bench.json and bench.svg go.
         #[arg(long, default_value = "bench-out")]
         out: PathBuf,
+        /// Do not run: redraw bench.svg and reprint the summary from OUT/bench.json.
+        #[arg(long)]
+        replot: bool,
     },
 }
 
@@ -268,7 +271,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             timings,
             fault,
             out,
+            replot,
         } => {
+            if replot {
+                let path = out.join("bench.json");
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let report: bench::Report = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a bench report", path.display()))?;
+                std::fs::write(out.join("bench.svg"), bench::svg(&report))?;
+                print!("{}", bench::summary(&report));
+                return Ok(());
+            }
             let spec = BenchSpec {
                 nodes,
                 runs,
