@@ -3,7 +3,7 @@
 //! or 5xx code. Writes become core admin commands; the reply comes once the change is
 //! committed.
 
-use crate::driver::{AdminError, Command, NodeHandle};
+use crate::driver::{AdminError, Command, NodeHandle, SettingsChange};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use failover_core::params::ticks_for;
-use failover_core::{AdminCommand, Settings, StepError};
+use failover_core::{AdminCommand, StepError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -137,7 +137,7 @@ async fn settings(State(api): State<Api>) -> impl IntoResponse {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SettingsChange {
+struct SettingsRequest {
     enabled: Option<bool>,
     timeout_ms: Option<u64>,
     max_count: Option<u32>,
@@ -149,24 +149,30 @@ async fn set_settings(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     api.authorize(&headers)?;
-    let change: SettingsChange = parse(&body)?;
+    let change: SettingsRequest = parse(&body)?;
     let heartbeat_ms = api.node.heartbeat.as_millis() as u64;
-    let current = api.node.status.borrow().clone();
     if change.timeout_ms.is_some_and(|ms| ms < heartbeat_ms) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("timeoutMs must be at least one heartbeat ({heartbeat_ms} ms)"),
         ));
     }
-    let settings = Settings {
-        enabled: change.enabled.unwrap_or(current.enabled),
-        timeout_ticks: ticks_for(
-            change.timeout_ms.unwrap_or(current.timeout_ms),
-            heartbeat_ms,
-        ),
-        max_count: change.max_count.unwrap_or(current.max_count),
+    let change = SettingsChange {
+        enabled: change.enabled,
+        timeout_ticks: change.timeout_ms.map(|ms| ticks_for(ms, heartbeat_ms)),
+        max_count: change.max_count,
     };
-    api.admin(AdminCommand::SetSettings(settings), None).await
+    if change == SettingsChange::default() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "nothing to change: give enabled, timeoutMs or maxCount",
+        ));
+    }
+    // Merged with the settings of the config the change builds on, in the driver: two
+    // partial changes do not undo each other.
+    let (reply, answer) = oneshot::channel();
+    api.submit(Command::Settings { change, reply }, answer)
+        .await
 }
 
 async fn reset_count(State(api): State<Api>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -267,6 +273,14 @@ impl Api {
             rebalance_for,
             reply,
         };
+        self.submit(command, answer).await
+    }
+
+    async fn submit(
+        &self,
+        command: Command,
+        answer: oneshot::Receiver<Result<failover_core::Revision, AdminError>>,
+    ) -> Result<Response, ApiError> {
         let unavailable = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "node is stopping");
         self.node
             .commands

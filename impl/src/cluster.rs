@@ -337,14 +337,14 @@ impl Cluster {
         match fault {
             Fault::Kill => {
                 self.signal(id, Signal::SIGKILL)?;
-                self.wait_down(id);
+                self.wait_down(id)?;
             }
             Fault::Pause => self.signal(id, Signal::SIGSTOP)?,
             Fault::Resume => self.signal(id, Signal::SIGCONT)?,
             Fault::Restart => {
                 if self.state(id) != ProcessState::Down {
                     self.signal(id, Signal::SIGKILL)?;
-                    self.wait_down(id);
+                    self.wait_down(id)?;
                 }
                 self.start(id)?;
             }
@@ -352,15 +352,64 @@ impl Cluster {
         Ok(())
     }
 
-    fn wait_down(&mut self, id: u16) {
+    fn wait_down(&mut self, id: u16) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(5);
-        while self.state(id) != ProcessState::Down && Instant::now() < deadline {
+        while self.state(id) != ProcessState::Down {
+            if Instant::now() > deadline {
+                bail!("node {id} is still running 5 s after SIGKILL");
+            }
             std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+
+    /// Waits until node `id` answers its admin API; fails at once if its process exits
+    /// (a port taken, a corrupt state file), with the end of its log.
+    pub async fn wait_answering(&mut self, id: u16, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        let member = self.member(id)?.clone();
+        loop {
+            if self.state(id) == ProcessState::Down {
+                let log = fs::read_to_string(&member.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(5).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                bail!("node {id} exited; its log ends:\n{}", tail.join("\n"));
+            }
+            if self.client.status(member.admin).await.is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "node {id} does not answer on {} after {timeout:?}",
+                    member.admin
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Takes the process ids other commands recorded (a node restarted by `fault restart`
+    /// while this process ran `cluster up`).
+    fn reload_pids(&mut self) {
+        let Ok(text) = fs::read_to_string(self.dir.join(FILE)) else {
+            return;
+        };
+        let Ok(on_disk) = serde_json::from_str::<ClusterFile>(&text) else {
+            return;
+        };
+        for member in &mut self.file.members {
+            if let Some(other) = on_disk.members.iter().find(|m| m.id == member.id) {
+                if other.pid != member.pid {
+                    self.children.remove(&member.id);
+                    member.pid = other.pid;
+                }
+            }
         }
     }
 
     /// Stops every node: SIGCONT (a paused node cannot stop), SIGTERM, then SIGKILL after 3 s.
     pub fn stop_all(&mut self) -> anyhow::Result<()> {
+        self.reload_pids();
         let ids: Vec<u16> = self.file.members.iter().map(|m| m.id).collect();
         for id in &ids {
             if self.state(*id) != ProcessState::Down {
@@ -375,7 +424,7 @@ impl Cluster {
             }
             if self.state(*id) != ProcessState::Down {
                 let _ = self.signal(*id, Signal::SIGKILL);
-                self.wait_down(*id);
+                self.wait_down(*id)?;
             }
         }
         for member in &mut self.file.members {

@@ -125,7 +125,13 @@ impl NodeConfig {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().replace('\n', " "),
         })?;
+        let mut config = config;
         config.validate()?;
+        // Relative paths are relative to the config file, not to where the node starts.
+        if let Some(base) = path.parent() {
+            config.data_dir = base.join(&config.data_dir);
+            config.secret_file = base.join(&config.secret_file);
+        }
         Ok(config)
     }
 
@@ -144,6 +150,12 @@ impl NodeConfig {
             return Err(invalid(
                 "failover_timeout_ms",
                 "must be at least one heartbeat (heartbeat_ms)",
+            ));
+        }
+        if self.net_tick_timeout_ms < 2 * self.heartbeat_ms {
+            return Err(invalid(
+                "net_tick_timeout_ms",
+                "must be at least two heartbeats (heartbeat_ms), or live peers look lost",
             ));
         }
         if self.master_timeout_ms == Some(0) {
@@ -169,6 +181,15 @@ impl NodeConfig {
                 return Err(invalid(
                     format!("peers[{i}].id"),
                     format!("{} {what}", peer.id),
+                ));
+            }
+        }
+        let mut addresses = BTreeSet::from([self.listen, self.admin]);
+        for (i, peer) in self.peers.iter().enumerate() {
+            if !addresses.insert(peer.address) {
+                return Err(invalid(
+                    format!("peers[{i}].address"),
+                    format!("{} is used twice (or by this node)", peer.address),
                 ));
             }
         }
@@ -257,6 +278,16 @@ address = "127.0.0.1:7002"
         assert_eq!(config.initial_settings().timeout_ticks, 10);
         assert_eq!(config.params().master_ticks, 5);
         assert_eq!(config.params().members.len(), 2);
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let text = GOOD
+            .replace("\"/tmp/n1\"", "\"data\"")
+            .replace("\"/tmp/secret\"", "\"../secret\"");
+        let config = NodeConfig::parse(&text, Path::new("/etc/cluster/n1/node.toml")).unwrap();
+        assert_eq!(config.data_dir, Path::new("/etc/cluster/n1/data"));
+        assert_eq!(config.secret_file, Path::new("/etc/cluster/n1/../secret"));
     }
 
     #[test]

@@ -22,9 +22,27 @@ use tracing::{debug, error, info, warn};
 /// Log target of every core input and output (debug level, JSON values), for replay.
 pub const CORE_TARGET: &str = "failover::core";
 
+/// A change of some auto-failover settings; the rest stay as the config has them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SettingsChange {
+    /// Auto-failover on or off.
+    pub enabled: Option<bool>,
+    /// The timeout in ticks.
+    pub timeout_ticks: Option<u32>,
+    /// The quota.
+    pub max_count: Option<u32>,
+}
+
 /// A request for the driver.
 #[derive(Debug)]
 pub enum Command {
+    /// Changes some settings, merged with the node's current config when it is applied.
+    Settings {
+        /// What to change.
+        change: SettingsChange,
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Result<Revision, AdminError>>,
+    },
     /// An admin command; the reply comes once it is committed (or refused).
     Admin {
         /// The command.
@@ -265,6 +283,14 @@ impl Driver {
                 .get_or_create(&vec![("peer", peer.0.to_string())])
                 .set(now.duration_since(*heard).as_secs_f64());
         }
+        let ours = self.core.config().rebalance == Some(self.params.id);
+        if ours && self.rebalance_until.is_none() && self.core.is_orchestrator(&self.params) {
+            // The config says this node runs a rebalance, but no job runs in this process:
+            // it died with the previous one (a restart). Stop it, so that it does not block
+            // failovers for ever.
+            info!("rebalance job lost with a restart; stopping it");
+            self.rebalance_until = Some(now);
+        }
         if self.rebalance_until.is_some_and(|until| now >= until) {
             let ours = self.core.config().rebalance == Some(self.params.id);
             match self.feed(Input::Admin(AdminCommand::StopRebalance))? {
@@ -285,6 +311,7 @@ impl Driver {
     fn extra_heartbeat(&self) {
         let heartbeat = self.core.heartbeat(&self.params);
         for peer in self.params.peers() {
+            debug!(target: CORE_TARGET, to = peer.0, msg = %json(&heartbeat), extra = true, "send");
             self.transport.send(peer, heartbeat.clone());
         }
     }
@@ -306,11 +333,22 @@ impl Driver {
     }
 
     fn on_command(&mut self, command: Command) -> Result<(), Fatal> {
-        let Command::Admin {
-            command,
-            rebalance_for,
-            reply,
-        } = command;
+        let (command, rebalance_for, reply) = match command {
+            Command::Admin {
+                command,
+                rebalance_for,
+                reply,
+            } => (command, rebalance_for, reply),
+            Command::Settings { change, reply } => {
+                let current = self.core.config().settings;
+                let settings = failover_core::Settings {
+                    enabled: change.enabled.unwrap_or(current.enabled),
+                    timeout_ticks: change.timeout_ticks.unwrap_or(current.timeout_ticks),
+                    max_count: change.max_count.unwrap_or(current.max_count),
+                };
+                (AdminCommand::SetSettings(settings), None, reply)
+            }
+        };
         let starts_rebalance = command == AdminCommand::StartRebalance;
         match self.feed(Input::Admin(command))? {
             Err(e) => {
@@ -445,9 +483,6 @@ impl Driver {
             None => return,
         };
         let mut views = self.failovers.lock().unwrap();
-        if views.len() == committed.history.len() {
-            return;
-        }
         let now = Instant::now();
         let committed_here = |r: &FailoverRecord| {
             ready
@@ -455,26 +490,34 @@ impl Driver {
                 .iter()
                 .any(|e| matches!(e, Event::FailoverCommitted(c) if c == r))
         };
-        for record in &committed.history {
-            if views
-                .iter()
-                .any(|v| v.node == record.node.0 && v.revision == record.revision)
-            {
-                continue;
-            }
-            let here = committed_here(record);
-            let since =
-                |at: Option<&Instant>| at.map(|at| now.duration_since(*at).as_millis() as u64);
-            let (detection, silence) = if here {
-                (
-                    since(self.detected_at.get(&record.node)),
-                    since(self.last_heard.get(&record.node)),
-                )
-            } else {
-                (None, None)
-            };
-            views.push(view(record, Some(unix_ms()), here, detection, silence));
-        }
+        let since = |at: Option<&Instant>| at.map(|at| now.duration_since(*at).as_millis() as u64);
+        // The committed history is the truth: a record this node only had as a proposal
+        // before a restart goes if the commit does not hold it.
+        let mirrored = committed
+            .history
+            .iter()
+            .map(|record| {
+                let known = views.iter().find(|v| {
+                    (v.node, v.term, v.revision) == (record.node.0, record.term, record.revision)
+                });
+                match known {
+                    Some(v) => v.clone(),
+                    None => {
+                        let here = committed_here(record);
+                        let (detection, silence) = if here {
+                            (
+                                since(self.detected_at.get(&record.node)),
+                                since(self.last_heard.get(&record.node)),
+                            )
+                        } else {
+                            (None, None)
+                        };
+                        view(record, Some(unix_ms()), here, detection, silence)
+                    }
+                }
+            })
+            .collect();
+        *views = mirrored;
     }
 
     fn settle_waiters(&mut self) {

@@ -196,11 +196,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 log: log.log,
                 log_json: log.log_json,
             };
-            // Listen for Ctrl-C before the first node starts: one pressed during start-up
-            // still stops the nodes, once they are up.
-            let mut interrupt = (!detach)
-                .then(|| signal(SignalKind::interrupt()))
-                .transpose()?;
+            // Listen for Ctrl-C (and SIGTERM, SIGHUP) before the first node starts: one
+            // that comes during start-up still stops the nodes, once they are up.
+            let mut stops = Vec::new();
+            if !detach {
+                for kind in [
+                    SignalKind::interrupt(),
+                    SignalKind::terminate(),
+                    SignalKind::hangup(),
+                ] {
+                    stops.push(signal(kind)?);
+                }
+            }
             let mut cluster = Cluster::create(&dir, &spec, &exe()?)?;
             cluster.start_all()?;
             let settled = cluster.wait_settled(Duration::from_secs(30)).await;
@@ -221,8 +228,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             println!("running; Ctrl-C stops the cluster");
-            if let Some(interrupt) = interrupt.as_mut() {
-                interrupt.recv().await;
+            let [interrupt, terminate, hangup] = &mut stops[..] else {
+                unreachable!("three signal streams in the foreground")
+            };
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+                _ = hangup.recv() => {}
             }
             cluster.stop_all()?;
             println!("stopped");
@@ -261,6 +273,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut cluster = Cluster::load(&dir, &exe()?)?;
             let id = cluster.resolve(&node).await?;
             cluster.fault(id, fault)?;
+            if fault == Fault::Restart {
+                cluster.wait_answering(id, Duration::from_secs(10)).await?;
+            }
             println!("{fault:?} node {id}");
             Ok(())
         }

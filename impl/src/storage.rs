@@ -49,10 +49,18 @@ struct Body {
 impl Storage {
     /// The storage of `node` in `dir` (created if missing).
     pub fn open(dir: &Path, node: NodeId) -> Result<Self, StorageError> {
-        fs::create_dir_all(dir).map_err(|source| StorageError::Io {
+        let io = |source| StorageError::Io {
             path: dir.to_path_buf(),
             source,
-        })?;
+        };
+        if !dir.exists() {
+            fs::create_dir_all(dir).map_err(io)?;
+            // The new directory's entry must be durable too, or a crash can lose the state
+            // file with it, and a node that forgot its promises could vote twice.
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                File::open(parent).and_then(|d| d.sync_all()).map_err(io)?;
+            }
+        }
         Ok(Storage {
             dir: dir.to_path_buf(),
             node,
@@ -177,6 +185,7 @@ mod tests {
         }
         fs::write(storage.path(), &good).unwrap();
         let other = Storage::open(&dir, NodeId(2)).unwrap();
-        assert!(other.load().unwrap_err().to_string().contains("node 1"));
+        let err = other.load().unwrap_err().to_string();
+        assert!(err.contains("written by"), "{err}");
     }
 }

@@ -15,10 +15,10 @@ use futures_util::{SinkExt, StreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, Mutex, Semaphore};
 use tokio_util::codec::Framed;
 use tracing::{debug, info, warn};
 
@@ -61,6 +61,11 @@ pub struct TransportConfig {
 const MIN_BACKOFF: Duration = Duration::from_millis(10);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 const OUTBOX_CAPACITY: usize = 1024;
+/// Frame limit before a connection is authenticated: a hello is a few hundred bytes, and a
+/// stranger must not make the node reserve a full frame.
+const HANDSHAKE_FRAME_BYTES: usize = 4096;
+/// Inbound connections open at once; more wait for the accept loop.
+const MAX_INBOUND: usize = 256;
 
 /// The sending side: one queue per peer, drained by that peer's dialer.
 #[derive(Debug)]
@@ -85,6 +90,7 @@ impl Transport {
             events,
             current: Mutex::new(BTreeMap::new()),
             next_connection: AtomicU64::new(1),
+            inbound: Arc::new(Semaphore::new(MAX_INBOUND)),
         });
         tokio::spawn(accept_loop(listener, shared.clone()));
         let mut outboxes = BTreeMap::new();
@@ -112,9 +118,13 @@ struct Shared {
     key: Key,
     metrics: Arc<Metrics>,
     events: mpsc::Sender<NetEvent>,
-    /// The connection that currently speaks for each peer; only its loss is a `nodedown`.
-    current: Mutex<BTreeMap<NodeId, u64>>,
+    /// The connection that currently speaks for each peer, and how to close it. Only its
+    /// loss is a `nodedown`; a newer one replaces (and closes) it, as one connection per
+    /// peer does in the system this comes from. Held across the `nodedown` send so that
+    /// a loss is reported before the next connection's first message.
+    current: Mutex<BTreeMap<NodeId, (u64, oneshot::Sender<()>)>>,
     next_connection: AtomicU64,
+    inbound: Arc<Semaphore>,
 }
 
 type Conn = Framed<TcpStream, tokio_util::codec::LengthDelimitedCodec>;
@@ -193,9 +203,18 @@ async fn send_loop(
                 let Some(msg) = next else { return "node stopping".into() };
                 let frame = seal(&session, &[context::DATA], &Envelope::Data { seq, msg });
                 seq += 1;
-                if let Err(e) = conn.send(Bytes::from(frame)).await {
-                    shared.metrics.frames_dropped.inc();
-                    return e.to_string();
+                // A peer that stops reading (paused, cut off) must not block this queue for
+                // ever: past the net-tick timeout the connection is given up.
+                match tokio::time::timeout(shared.config.net_tick, conn.send(Bytes::from(frame))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        shared.metrics.frames_dropped.inc();
+                        return e.to_string();
+                    }
+                    Err(_) => {
+                        shared.metrics.frames_dropped.inc();
+                        return "peer stopped reading".into();
+                    }
                 }
                 shared.metrics.frames_sent.inc();
             }
@@ -216,13 +235,20 @@ fn decode_nonce(hex_nonce: &str) -> Result<Vec<u8>, FrameError> {
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
+        let permit = shared
+            .inbound
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
         match listener.accept().await {
             Ok((stream, remote)) => {
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    let conn = Framed::new(stream, codec(shared.config.max_frame_bytes));
+                    let conn = Framed::new(stream, codec(HANDSHAKE_FRAME_BYTES));
                     receive(conn, remote, &shared).await;
+                    drop(permit);
                 });
             }
             Err(e) => {
@@ -243,27 +269,40 @@ async fn receive(mut conn: Conn, remote: SocketAddr, shared: &Shared) {
     let Some((peer, session)) = accept_hello(&mut conn, remote, shared).await else {
         return;
     };
+    conn.codec_mut()
+        .set_max_frame_length(shared.config.max_frame_bytes);
     let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
     let mut expected = 0u64;
-    let mut speaking = false;
+    // Set once this connection speaks for the peer: closed when a newer one replaces it.
+    let mut replaced: Option<oneshot::Receiver<()>> = None;
     let clean = loop {
-        let frame = match tokio::time::timeout(shared.config.net_tick, conn.next()).await {
-            Err(_) => break false,
-            Ok(None) => break true,
-            Ok(Some(Err(e))) => {
-                // The codec refuses oversized frames with InvalidData.
-                let label = if e.kind() == std::io::ErrorKind::InvalidData {
-                    "oversized"
-                } else {
-                    "io"
-                };
-                if label == "oversized" {
-                    shared.metrics.rejected(label);
+        let next = tokio::time::timeout(shared.config.net_tick, conn.next());
+        let superseded = async {
+            match replaced.as_mut() {
+                Some(rx) => {
+                    let _ = rx.await;
                 }
-                warn!(peer = peer.0, %remote, error = %e, "connection failed");
-                break true;
+                None => std::future::pending().await,
             }
-            Ok(Some(Ok(frame))) => frame,
+        };
+        let frame = tokio::select! {
+            _ = superseded => {
+                debug!(peer = peer.0, "connection replaced by a newer one");
+                return;
+            }
+            next = next => match next {
+                Err(_) => break false,
+                Ok(None) => break true,
+                Ok(Some(Err(e))) => {
+                    // The codec refuses oversized frames with InvalidData.
+                    if e.kind() == std::io::ErrorKind::InvalidData {
+                        shared.metrics.rejected("oversized");
+                    }
+                    warn!(peer = peer.0, %remote, error = %e, "connection failed");
+                    break true;
+                }
+                Ok(Some(Ok(frame))) => frame,
+            },
         };
         let msg = match open(&session, &[context::DATA], &frame) {
             Ok(Envelope::Data { seq, msg }) if seq == expected => msg,
@@ -281,35 +320,34 @@ async fn receive(mut conn: Conn, remote: SocketAddr, shared: &Shared) {
             }
         };
         expected += 1;
-        if !speaking {
-            // Only a connection that proved the session key speaks for the peer.
-            speaking = true;
-            shared.current.lock().unwrap().insert(peer, id);
-            info!(peer = peer.0, "peer connected");
-        }
         shared
             .metrics
             .frames_received
             .get_or_create(&vec![("kind", msg.kind().to_string())])
             .inc();
-        if shared
-            .events
-            .send(NetEvent::Message { from: peer, msg })
-            .await
-            .is_err()
-        {
+        let event = NetEvent::Message { from: peer, msg };
+        if replaced.is_none() {
+            // Only a connection that proved the session key speaks for the peer. The lock
+            // is held until its first message is queued, after any older loss.
+            let (close, closed) = oneshot::channel();
+            let mut current = shared.current.lock().await;
+            if let Some((_, older)) = current.insert(peer, (id, close)) {
+                let _ = older.send(());
+            }
+            replaced = Some(closed);
+            info!(peer = peer.0, "peer connected");
+            if shared.events.send(event).await.is_err() {
+                return;
+            }
+            continue;
+        }
+        if shared.events.send(event).await.is_err() {
             return;
         }
     };
-    let current = {
-        let mut map = shared.current.lock().unwrap();
-        let current = map.get(&peer) == Some(&id);
-        if current {
-            map.remove(&peer);
-        }
-        current
-    };
-    if current {
+    let mut current = shared.current.lock().await;
+    if current.get(&peer).is_some_and(|(c, _)| *c == id) {
+        current.remove(&peer);
         let kind = if clean { "clean" } else { "unclean" };
         info!(peer = peer.0, kind, "nodedown");
         shared
@@ -329,6 +367,7 @@ async fn accept_hello(
     let frame = match tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.next()).await {
         Ok(Some(Ok(frame))) => frame,
         Ok(Some(Err(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+            // Larger than a hello can be.
             shared.metrics.rejected("oversized");
             warn!(%remote, error = %e, "refused frame; closing connection");
             return None;

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use common::{eventually, exe, fast, temp_dir, TestCluster, MARGIN};
 use failover_core::{Design, Membership, Message, NodeId};
 use failover_impl::auth::Key;
+use failover_impl::cluster::{Fault, Timings};
 use failover_impl::wire::{codec, context, open, seal, Envelope};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -65,7 +66,15 @@ fn data(session: &Key, seq: u64, msg: Message) -> Bytes {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
-    let c = TestCluster::up("frames", 3, Design::Fenced, fast()).await;
+    // The sessions below speak as node 3, which is stopped first, so that its real
+    // connection does not replace theirs; the long timeout keeps it from being failed over.
+    let timings = Timings {
+        timeout_ms: 20_000,
+        net_tick_ms: 20_000,
+        ..fast()
+    };
+    let mut c = TestCluster::up("frames", 3, Design::Fenced, timings).await;
+    c.fault(3, Fault::Kill);
     let key = Key::load(&c.cluster.dir().join("secret")).unwrap();
     let target = c.cluster.member(1).unwrap().listen;
     let before = c.status(1).await;
@@ -87,7 +96,7 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
 
     // A real session: a heartbeat is taken, the same frame again is a replay.
     let mut conn = connect(target).await;
-    let (recorded_hello, session) = handshake(&mut conn, &key, 2, 1).await;
+    let (recorded_hello, session) = handshake(&mut conn, &key, 3, 1).await;
     let heartbeat = Message::Heartbeat {
         orchestrator: false,
         revision: before.revision,
@@ -109,7 +118,7 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
 
     // A commit that fails node 3 over, MAC'd with the wrong key inside a real session.
     let mut conn = connect(target).await;
-    let _ = handshake(&mut conn, &key, 2, 1).await;
+    let _ = handshake(&mut conn, &key, 3, 1).await;
     let mut fake = failover_core::ClusterConfig::initial(
         [NodeId(1), NodeId(2), NodeId(3)],
         Default::default(),
@@ -125,7 +134,7 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
 
     // Authentic but malformed: the right MAC over a body that is not an envelope.
     let mut conn = connect(target).await;
-    let (_, session) = handshake(&mut conn, &key, 2, 1).await;
+    let (_, session) = handshake(&mut conn, &key, 3, 1).await;
     let body = b"{\"Data\":{\"seq\":0,\"msg\":\"nonsense\"}}";
     let mut frame = session.sign(&[context::DATA, body]).to_vec();
     frame.extend_from_slice(body);
@@ -147,7 +156,7 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
         assert_eq!(c.metric(1, &rejected(reason)).await, count, "{reason}");
     }
     // Nothing was acted on: same term and revision, nobody failed over, still orchestrator.
-    tokio::time::sleep(c.timeout()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let after = c.status(1).await;
     assert_eq!((after.term, after.revision), (before.term, before.revision));
     assert!(after.failed_over.is_empty());

@@ -13,8 +13,7 @@ use std::time::Duration;
 async fn orchestrator_fails_over_once(name: &str, fault: Fault) {
     let mut c = TestCluster::up(name, 3, Design::Fenced, fast()).await;
     c.fault(1, fault);
-    let took = c.wait_failover(1, &[2, 3], c.timeout() + MARGIN).await;
-    assert!(took <= c.timeout() + MARGIN, "took {took:?}");
+    c.wait_failover(1, &[2, 3], c.timeout() + MARGIN).await;
     let on_2 = c.failovers(2).await;
     let on_3 = c.failovers(3).await;
     assert_eq!(on_2.len(), 1, "{on_2:?}");

@@ -139,7 +139,7 @@ impl TestCluster {
         }
     }
 
-    /// The `/metrics` value of a series (0 when absent).
+    /// The `/metrics` value of a series; panics if the node does not export it.
     pub async fn metric(&self, id: u16, series: &str) -> f64 {
         let text = self.cluster.client().metrics(self.admin(id)).await.unwrap();
         text.lines()
@@ -151,7 +151,7 @@ impl TestCluster {
                     .parse()
                     .ok()
             })
-            .unwrap_or(0.0)
+            .unwrap_or_else(|| panic!("node {id} exports no {series}:\n{text}"))
     }
 }
 
