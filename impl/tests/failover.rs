@@ -202,3 +202,18 @@ async fn legacy_orchestrator_failover_waits_for_the_net_tick_timeout() {
     );
     c.fault(1, Fault::Resume);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poc_design_fails_a_killed_orchestrator_over() {
+    // The origin's design runs on the same driver: the new master fails the old
+    // orchestrator over (without a quorum; its hazards are the model's findings).
+    let mut c = TestCluster::up("poc", 3, Design::Poc, fast()).await;
+    c.fault(1, Fault::Kill);
+    c.wait_failover(1, &[2, 3], c.timeout() + MARGIN).await;
+    let records = c.failovers(3).await;
+    assert_eq!((records[0].node, records[0].issuer), (1, 2));
+    eventually("node 2 holds the singletons", MARGIN, || async {
+        c.status(3).await.orchestrator == Some(2)
+    })
+    .await;
+}
