@@ -1,0 +1,128 @@
+//! A recorded run replays exactly: every node logs each core input and output as JSON
+//! (`failover::core` at debug). Feeding the logged inputs of a real run to a fresh core
+//! must give back the logged outputs, step by step, and every step must have persisted
+//! before it sent.
+
+mod common;
+
+use common::{fast, TestCluster, MARGIN};
+use failover_core::{Design, Input, NodeState, Persistent};
+use failover_impl::cluster::Fault;
+use failover_impl::config::NodeConfig;
+use serde_json::Value;
+
+/// The outputs logged for one input.
+#[derive(Debug, Default, PartialEq)]
+struct Step {
+    input: String,
+    refused: bool,
+    persist: Option<Value>,
+    sends: Vec<(u64, Value)>,
+    events: Vec<Value>,
+    commit: Option<Value>,
+}
+
+fn field(line: &Value, name: &str) -> Value {
+    let text = line["fields"][name].as_str().expect("a JSON string field");
+    serde_json::from_str(text).expect("the field holds JSON")
+}
+
+/// The steps of a node's log, checking the order within each step on the way.
+fn steps(log: &str) -> Vec<Step> {
+    let mut steps: Vec<Step> = Vec::new();
+    for line in log.lines() {
+        let line: Value = serde_json::from_str(line).expect("every log line is JSON");
+        if line["target"] != "failover::core" {
+            continue;
+        }
+        let message = line["fields"]["message"].as_str().unwrap();
+        if message == "input" {
+            steps.push(Step {
+                input: line["fields"]["input"].as_str().unwrap().to_string(),
+                ..Step::default()
+            });
+            continue;
+        }
+        if line["fields"]["extra"] == true {
+            continue; // the driver's mid-tick heartbeat copy, not a core output
+        }
+        let Some(step) = steps.last_mut() else {
+            continue;
+        };
+        match message {
+            "refused" => step.refused = true,
+            "persist" => {
+                assert!(
+                    step.sends.is_empty(),
+                    "sent before persisting: {}",
+                    step.input
+                );
+                step.persist = Some(field(&line, "persist"));
+            }
+            "send" => step
+                .sends
+                .push((line["fields"]["to"].as_u64().unwrap(), field(&line, "msg"))),
+            "event" => step.events.push(field(&line, "event")),
+            "commit" => step.commit = Some(field(&line, "commit")),
+            other => panic!("unknown core log line {other:?}"),
+        }
+    }
+    steps
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_run_replays_through_the_core_step_by_step() {
+    let mut c = TestCluster::up("recorded", 3, Design::Fenced, fast()).await;
+    c.fault(1, Fault::Pause);
+    c.wait_failover(1, &[2, 3], c.timeout() + MARGIN).await;
+    c.fault(1, Fault::Resume);
+    c.cluster.stop_all().unwrap();
+
+    for id in [1, 2, 3] {
+        let member = c.cluster.member(id).unwrap().clone();
+        let config = NodeConfig::load(&member.config).unwrap();
+        let params = config.params();
+        let log = std::fs::read_to_string(&member.log).unwrap();
+        let recorded = steps(&log);
+        assert!(
+            recorded.len() > 20,
+            "node {id} logged {} steps",
+            recorded.len()
+        );
+        assert!(
+            recorded
+                .iter()
+                .any(|s| s.persist.is_some() && !s.sends.is_empty()),
+            "node {id} has steps that persist and send"
+        );
+        let fresh = Persistent::fresh(&params, config.initial_settings());
+        let mut core = NodeState::restart(&params, fresh);
+        for (i, step) in recorded.iter().enumerate() {
+            let input: Input = serde_json::from_str(&step.input).expect("a core input");
+            let replayed = match core.step(&params, input) {
+                Err(_) => Step {
+                    input: step.input.clone(),
+                    refused: true,
+                    ..Step::default()
+                },
+                Ok(ready) => Step {
+                    input: step.input.clone(),
+                    refused: false,
+                    persist: ready.persist.map(|p| serde_json::to_value(p).unwrap()),
+                    sends: ready
+                        .messages
+                        .iter()
+                        .map(|o| (u64::from(o.to.0), serde_json::to_value(&o.msg).unwrap()))
+                        .collect(),
+                    events: ready
+                        .events
+                        .iter()
+                        .map(|e| serde_json::to_value(e).unwrap())
+                        .collect(),
+                    commit: ready.commit.map(|c| serde_json::to_value(c).unwrap()),
+                },
+            };
+            assert_eq!(&replayed, step, "node {id}, step {i}");
+        }
+    }
+}
