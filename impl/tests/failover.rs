@@ -111,7 +111,11 @@ async fn no_failover_while_a_rebalance_runs() {
         .unwrap();
     assert_eq!(answer.code, 200, "{:?}", answer.body);
     let started = std::time::Instant::now();
-    assert_eq!(c.status(2).await.rebalance, Some(1));
+    // Committed at a majority; node 2 may be the one that has not heard yet.
+    eventually("node 2 learns of the rebalance", MARGIN, || async {
+        c.status(2).await.rebalance == Some(1)
+    })
+    .await;
     c.fault(3, Fault::Kill);
     // Well past the timeout, but inside the rebalance: blocked.
     let blocked_for = rebalance.saturating_sub(started.elapsed() + Duration::from_millis(300));
