@@ -311,6 +311,12 @@ impl Cluster {
                 self.children.remove(&id);
                 return ProcessState::Down;
             }
+            // Our own child, alive: trust it even before it has exec'd (its command line is
+            // still this process's then).
+            return match stat_state(child.id()) {
+                ProcessState::Down => ProcessState::Up,
+                state => state,
+            };
         }
         let Ok(member) = self.member(id) else {
             return ProcessState::Down;
@@ -529,6 +535,11 @@ fn process_state(pid: u32, config: &Path) -> ProcessState {
     if !cmdline.split(|b| *b == 0).any(|arg| arg == config) {
         return ProcessState::Down;
     }
+    stat_state(pid)
+}
+
+/// The state letter of `pid` in `/proc`.
+fn stat_state(pid: u32) -> ProcessState {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The state letter follows the command name in parentheses.
     match stat

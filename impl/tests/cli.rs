@@ -55,6 +55,15 @@ fn pids(dir: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// Stops the cluster in `dir` when the test ends, passed or not.
+struct Down<'a>(&'a Path);
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = failover(&["cluster", "down"], self.0);
+    }
+}
+
 fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| !s.contains(") Z "))
@@ -64,6 +73,7 @@ fn alive(pid: i32) -> bool {
 #[test]
 fn detached_cluster_status_faults_and_down() {
     let dir = temp_dir("cli-detached");
+    let _down = Down(&dir);
     let mut args = vec!["cluster", "up", "--nodes", "3", "--detach"];
     args.extend(TIMINGS);
     let table = ok(&failover(&args, &dir));
@@ -102,6 +112,7 @@ fn detached_cluster_status_faults_and_down() {
 #[test]
 fn foreground_cluster_stops_its_nodes_on_ctrl_c() {
     let dir = temp_dir("cli-foreground");
+    let _down = Down(&dir);
     let mut child = Command::new(exe())
         .args(["cluster", "up", "--nodes", "3"])
         .args(TIMINGS)

@@ -32,8 +32,18 @@ pub fn exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_failover"))
 }
 
+/// A fresh directory for a test cluster. On tmpfs where there is one: right after a build
+/// (as in CI) an fsync on the disk can wait seconds behind the build's dirty pages, and a
+/// node that cannot persist rightly stops heartbeating until it can, which these timed
+/// tests would read as a fault. Durability itself is not what they test.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("failover-test-{name}-{}", std::process::id()));
+    let shm = std::path::Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = base.join(format!("failover-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -50,17 +60,22 @@ impl TestCluster {
         };
         let mut cluster = Cluster::create(&temp_dir(name), &spec, &exe()).expect("cluster created");
         cluster.start_all().expect("nodes start");
-        let orchestrator = cluster
-            .wait_settled(Duration::from_secs(20))
-            .await
-            .expect("cluster settles");
+        let orchestrator = match cluster.wait_settled(Duration::from_secs(20)).await {
+            Ok(orchestrator) => orchestrator,
+            Err(e) => {
+                // No TestCluster exists yet to stop them on drop.
+                let _ = cluster.stop_all();
+                panic!("cluster did not settle: {e:#}");
+            }
+        };
+        let cluster = TestCluster { cluster, timings };
         assert_eq!(
             orchestrator, 1,
             "the top-priority node becomes orchestrator"
         );
         // A few heartbeats more, so that every detector has fresh counts.
-        tokio::time::sleep(Duration::from_millis(5 * timings.heartbeat_ms)).await;
-        TestCluster { cluster, timings }
+        tokio::time::sleep(Duration::from_millis(5 * cluster.timings.heartbeat_ms)).await;
+        cluster
     }
 
     pub fn admin(&self, id: u16) -> SocketAddr {
