@@ -63,6 +63,15 @@ impl Cluster {
         self.inbox = waiting;
     }
 
+    /// `node` takes one message; what it answers is returned, not delivered.
+    fn receive(&mut self, node: usize, from: u16, msg: Message) -> Ready {
+        let input = Input::Message {
+            from: NodeId(from),
+            msg,
+        };
+        self.nodes[node].step(&self.params[node], input).unwrap()
+    }
+
     fn round(&mut self, awake: &[usize]) {
         for n in awake {
             self.step(*n, Input::Tick);
@@ -169,28 +178,12 @@ fn a_candidate_whose_votes_were_lost_retries_with_a_newer_term() {
 #[test]
 fn older_terms_are_refused() {
     let mut c = Cluster::new();
-    let ready = c.nodes[1]
-        .step(
-            &c.params[1],
-            Input::Message {
-                from: NodeId(2),
-                msg: Message::RequestVote { term: 5 },
-            },
-        )
-        .unwrap();
+    let ready = c.receive(1, 2, Message::RequestVote { term: 5 });
     assert!(
         ready.persist.is_some(),
         "a vote is persisted before it is sent"
     );
-    let ready = c.nodes[1]
-        .step(
-            &c.params[1],
-            Input::Message {
-                from: NodeId(0),
-                msg: Message::RequestVote { term: 3 },
-            },
-        )
-        .unwrap();
+    let ready = c.receive(1, 0, Message::RequestVote { term: 3 });
     assert!(ready.persist.is_none());
     assert_eq!(
         ready.messages[0].msg,

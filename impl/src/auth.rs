@@ -7,6 +7,8 @@ use std::path::Path;
 
 type HmacSha256 = Hmac<Sha256>;
 
+const ADMIN_TOKEN: &[u8] = b"admin-token";
+
 /// Length of a MAC on the wire.
 pub const MAC_LEN: usize = 32;
 
@@ -104,7 +106,12 @@ impl Key {
 
     /// The admin API token of the cluster.
     pub fn admin_token(&self) -> String {
-        hex::encode(self.sign(&[b"admin-token"]))
+        hex::encode(self.sign(&[ADMIN_TOKEN]))
+    }
+
+    /// Whether `token` is the cluster's admin token (compared in constant time).
+    pub fn is_admin_token(&self, token: &str) -> bool {
+        hex::decode(token).is_ok_and(|tag| self.verify(&[ADMIN_TOKEN], &tag))
     }
 }
 
@@ -126,6 +133,15 @@ mod tests {
         assert!(key.verify(&[b"ab", b"c"], &tag));
         assert!(!key.verify(&[b"a", b"bc"], &tag), "boundaries are bound");
         assert!(!Key::from_bytes(b"0123456789abcdeX").verify(&[b"ab", b"c"], &tag));
+    }
+
+    #[test]
+    fn admin_token_round_trips() {
+        let key = Key::from_bytes(b"0123456789abcdef");
+        assert!(key.is_admin_token(&key.admin_token()));
+        assert!(!key.is_admin_token("00"));
+        assert!(!key.is_admin_token("not hex"));
+        assert!(!Key::from_bytes(b"fedcba9876543210").is_admin_token(&key.admin_token()));
     }
 
     #[test]

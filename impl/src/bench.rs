@@ -3,12 +3,13 @@
 //! from the fault until every survivor has the commit. Writes `bench.json` and `bench.svg`.
 
 use crate::cluster::{Cluster, Fault, Spec, Timings};
+use crate::driver::unix_ms;
 use anyhow::bail;
 use failover_core::Design;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// What to measure.
 #[derive(Clone, Debug)]
@@ -91,13 +92,6 @@ pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
     Some(sorted[rank.min(sorted.len()) - 1])
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Runs the benchmark; progress goes to stderr.

@@ -186,7 +186,8 @@ pub struct Driver {
 #[error("cannot persist state: {0}")]
 pub struct Fatal(#[from] crate::storage::StorageError);
 
-fn unix_ms() -> u64 {
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -376,6 +377,7 @@ impl Driver {
     /// One step of the core, carried out in the contract's order: persist, send, report.
     fn feed(&mut self, input: Input) -> Result<Result<Ready, StepError>, Fatal> {
         debug!(target: CORE_TARGET, input = %json(&input), "input");
+        let tick = input == Input::Tick;
         let ready = match self.core.step(&self.params, input) {
             Ok(ready) => ready,
             Err(e) => {
@@ -405,7 +407,11 @@ impl Driver {
         }
         self.learn_failovers(&ready);
         self.settle_waiters();
-        self.publish();
+        // A heartbeat that changes nothing shows first at the next tick: most steps are
+        // such heartbeats, and building the status for each would be work for nobody.
+        if tick || !ready.is_empty() {
+            self.publish();
+        }
         Ok(Ok(ready))
     }
 

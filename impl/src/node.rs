@@ -58,7 +58,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.admin)
         .await
         .with_context(|| format!("cannot serve the admin API on {}", config.admin))?;
-    let app = api::router(handle, key.admin_token());
+    let app = api::router(handle, key.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
     info!(
         id = config.id,
