@@ -74,44 +74,64 @@ impl Detector {
         self.down.keys().copied().collect()
     }
 
-    /// One tick over the `watched` peers. Counters saturate at `threshold` so that the state
-    /// space stays finite. Returns the peers whose [`Health`] changed.
+    /// One tick over `peers`: a peer not heard since the last tick is counted down, a heard
+    /// one is reset. Counters saturate at `cap` (at least the threshold) so that the state
+    /// space stays finite. Only the peers for which `active` holds take part in the
+    /// failover logic: a new set of *active* down peers restarts their counts, and only
+    /// their [`Health`] changes are returned. Every peer is counted, so that "heard
+    /// recently" holds for members that were failed over too.
     pub fn tick(
         &mut self,
-        watched: impl IntoIterator<Item = NodeId>,
+        peers: impl IntoIterator<Item = NodeId>,
+        active: impl Fn(NodeId) -> bool,
         threshold: Ticks,
+        cap: Ticks,
     ) -> Vec<(NodeId, Health)> {
-        let before = self.down.clone();
+        let cap = cap.max(threshold).max(1);
+        let before = std::mem::take(&mut self.down);
         let mut next = BTreeMap::new();
-        for peer in watched {
+        for peer in peers {
             if !self.heard.contains(&peer) {
-                let ticks = (self.down_ticks(peer) + 1).min(threshold.max(1));
-                next.insert(peer, ticks);
+                let ticks = before.get(&peer).copied().unwrap_or(0) + 1;
+                next.insert(peer, ticks.min(cap));
             }
         }
         // A new set of down nodes restarts every count: the rule for several down nodes.
-        if !next.keys().eq(before.keys()) {
-            for ticks in next.values_mut() {
-                *ticks = 1;
+        let down_before = before.keys().filter(|p| active(**p));
+        let down_now = next.keys().filter(|p| active(**p));
+        if !down_now.eq(down_before) {
+            for (peer, ticks) in next.iter_mut() {
+                if active(*peer) {
+                    *ticks = 1;
+                }
             }
         }
         self.down = next;
         self.heard.clear();
         let mut changed = Vec::new();
         for peer in before.keys().chain(self.down.keys()) {
+            if !active(*peer) || changed.iter().any(|(p, _)| p == peer) {
+                continue;
+            }
             let old = health(before.get(peer).copied().unwrap_or(0), threshold);
             let new = self.health(*peer, threshold);
-            if old != new && !changed.iter().any(|(p, _)| p == peer) {
+            if old != new {
                 changed.push((*peer, new));
             }
         }
         changed
     }
 
-    /// The peer that may be failed over: the only down peer, once it reached `Failover`.
-    /// `warm` caps the counters: a detector that started `warm` ticks ago knows no more.
-    pub fn candidate(&self, threshold: Ticks, warm: Ticks) -> Option<NodeId> {
-        let mut down = self.down.iter();
+    /// The peer that may be failed over: the only active down peer, once it reached
+    /// `Failover`. `warm` caps the counters: a detector that started `warm` ticks ago
+    /// knows no more.
+    pub fn candidate(
+        &self,
+        threshold: Ticks,
+        warm: Ticks,
+        active: impl Fn(NodeId) -> bool,
+    ) -> Option<NodeId> {
+        let mut down = self.down.iter().filter(|(peer, _)| active(**peer));
         match (down.next(), down.next()) {
             (Some((peer, ticks)), None)
                 if health((*ticks).min(warm), threshold) == Health::Failover =>
@@ -135,6 +155,7 @@ mod tests {
 
     const A: NodeId = NodeId(1);
     const B: NodeId = NodeId(2);
+    const ALL: fn(NodeId) -> bool = |_| true;
 
     #[test]
     fn health_steps_through_grace() {
@@ -152,45 +173,71 @@ mod tests {
         let mut d = Detector::new([A, B]);
         for _ in 0..4 {
             d.heard(B);
-            d.tick([A, B], 3);
+            d.tick([A, B], ALL, 3, 3);
         }
-        assert_eq!(d.candidate(3, u32::MAX), Some(A));
-        assert_eq!(d.candidate(3, 2), None, "cold counters know only 2 ticks");
+        assert_eq!(d.candidate(3, u32::MAX, ALL), Some(A));
+        assert_eq!(
+            d.candidate(3, 2, ALL),
+            None,
+            "cold counters know only 2 ticks"
+        );
     }
 
     #[test]
     fn a_frame_resets_the_count() {
         let mut d = Detector::new([A]);
-        d.tick([A], 3);
-        d.tick([A], 3);
+        d.tick([A], ALL, 3, 3);
+        d.tick([A], ALL, 3, 3);
         d.heard(A);
-        d.tick([A], 3);
+        d.tick([A], ALL, 3, 3);
         assert_eq!(d.down_ticks(A), 0);
     }
 
     #[test]
     fn two_down_nodes_block_and_restart_counts() {
         let mut d = Detector::new([A, B]);
-        d.tick([A, B], 3);
+        d.tick([A, B], ALL, 3, 3);
         assert_eq!(
             d.down_set(),
             BTreeSet::new(),
             "a new detector has heard everybody"
         );
         d.heard(B);
-        d.tick([A, B], 3);
+        d.tick([A, B], ALL, 3, 3);
         d.heard(B);
-        d.tick([A, B], 3);
+        d.tick([A, B], ALL, 3, 3);
         assert_eq!(d.down_ticks(A), 2);
-        d.tick([A, B], 3);
+        d.tick([A, B], ALL, 3, 3);
         assert_eq!(d.down_ticks(A), 1, "a new down set restarts the count");
-        d.tick([A, B], 3);
-        d.tick([A, B], 3);
+        d.tick([A, B], ALL, 3, 3);
+        d.tick([A, B], ALL, 3, 3);
         assert_eq!(
-            d.candidate(3, u32::MAX),
+            d.candidate(3, u32::MAX, ALL),
             None,
             "two down nodes are never failed over"
         );
+    }
+
+    #[test]
+    fn a_peer_out_of_the_cluster_is_counted_but_never_a_candidate() {
+        let mut d = Detector::new([A, B]);
+        let only_b = |p: NodeId| p == B;
+        // A fresh detector has heard everyone: the first tick counts nobody down.
+        for _ in 0..7 {
+            d.tick([A, B], only_b, 2, 5);
+        }
+        assert_eq!(
+            d.down_ticks(A),
+            5,
+            "counted up to the cap, not the threshold"
+        );
+        assert_eq!(d.down_ticks(B), 5);
+        assert_eq!(
+            d.candidate(2, u32::MAX, only_b),
+            Some(B),
+            "A does not block B"
+        );
+        assert_eq!(d.candidate(2, u32::MAX, |p| p == A), Some(A));
     }
 
     proptest! {
@@ -207,9 +254,9 @@ mod tests {
             for (from_a, from_b) in frames {
                 if from_a { d.heard(A); silent_a = 0 } else { silent_a += 1 }
                 if from_b { d.heard(B); silent_b = 0 } else { silent_b += 1 }
-                d.tick([A, B], threshold);
+                d.tick([A, B], ALL, threshold, threshold);
                 prop_assert!(d.down_ticks(A) <= threshold && d.down_ticks(B) <= threshold);
-                match d.candidate(threshold, u32::MAX) {
+                match d.candidate(threshold, u32::MAX, ALL) {
                     Some(p) if p == A => prop_assert!(silent_a >= threshold && silent_b == 0),
                     Some(p) => prop_assert!(p == B && silent_b >= threshold && silent_a == 0),
                     None => {}

@@ -1,6 +1,7 @@
 //! Master choice, as `mb_master` does it: no quorum; each node picks the best-priority node
 //! among itself and the active peers it has heard from recently. Each side of a partition
-//! may pick its own master; `fenced` makes that harmless with terms ([`crate::quorum`]).
+//! may pick its own master; `fenced` makes that harmless with terms ([`crate::quorum`]),
+//! and leaves out peers that say they hear no majority (they could not win a term).
 
 use crate::config::ClusterConfig;
 use crate::detector::Detector;
@@ -13,12 +14,17 @@ pub fn seen_up(params: &Params, detector: &Detector, peer: NodeId) -> bool {
 }
 
 /// The master as this node sees it: highest priority, then lowest id, among itself and the
-/// active members it sees up.
-pub fn master(params: &Params, config: &ClusterConfig, detector: &Detector) -> NodeId {
+/// active members it sees up for which `eligible` holds.
+pub fn master(
+    params: &Params,
+    config: &ClusterConfig,
+    detector: &Detector,
+    eligible: impl Fn(NodeId) -> bool,
+) -> NodeId {
     params
         .members
         .iter()
-        .filter(|(n, _)| config.is_active(**n) && seen_up(params, detector, **n))
+        .filter(|(n, _)| config.is_active(**n) && seen_up(params, detector, **n) && eligible(**n))
         .max_by(|(a, pa), (b, pb)| pa.cmp(pb).then(b.cmp(a)))
         .map(|(n, _)| *n)
         .unwrap_or(params.id)
@@ -43,11 +49,17 @@ mod tests {
         let params = Params::new(NodeId(1), members, Design::Fenced, 1).unwrap();
         let config = ClusterConfig::initial(members, Settings::default());
         let mut detector = Detector::new(members);
-        assert_eq!(master(&params, &config, &detector), NodeId(0));
-        detector.tick([NodeId(0), NodeId(2)], 3);
+        let all = |_| true;
+        assert_eq!(master(&params, &config, &detector, all), NodeId(0));
+        assert_eq!(
+            master(&params, &config, &detector, |n| n != NodeId(0)),
+            NodeId(1),
+            "a peer that hears no majority is passed over"
+        );
+        detector.tick([NodeId(0), NodeId(2)], |_| true, 3, 3);
         detector.heard(NodeId(2));
-        detector.tick([NodeId(0), NodeId(2)], 3);
-        assert_eq!(master(&params, &config, &detector), NodeId(1));
+        detector.tick([NodeId(0), NodeId(2)], |_| true, 3, 3);
+        assert_eq!(master(&params, &config, &detector, all), NodeId(1));
         assert!(outranks(&params, NodeId(0), NodeId(1)));
     }
 
@@ -57,6 +69,6 @@ mod tests {
         params.members.insert(NodeId(1), 5);
         let config = ClusterConfig::initial([NodeId(0), NodeId(1)], Settings::default());
         let detector = Detector::new([NodeId(1)]);
-        assert_eq!(master(&params, &config, &detector), NodeId(1));
+        assert_eq!(master(&params, &config, &detector, |_| true), NodeId(1));
     }
 }

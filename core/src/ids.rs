@@ -24,3 +24,9 @@ pub type Revision = u32;
 
 /// Number of detection ticks (the unit of time inside `core`).
 pub type Ticks = u32;
+
+/// Identity of one life of a node's disk: 0 for the disk a node was created with, a fresh
+/// value (chosen by the driver, unique per loss) for a node that lost its disk and rejoins.
+/// Votes and acceptances carry it, so that a promise made by a lost disk is never counted
+/// once the cluster knows the node's new disk.
+pub type Boot = u64;

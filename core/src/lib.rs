@@ -6,16 +6,20 @@
 //! it over TCP. Both drive the same [`NodeState::step`].
 //!
 //! ## Map
-//! - [`ids`]: node ids, terms, revisions, ticks.
+//! - [`ids`]: node ids, terms, revisions, ticks, disk identities.
 //! - [`params`]: static parameters of a node and the [`Design`] it runs.
-//! - [`config`]: the replicated cluster config (membership, quota, rebalance, history).
+//! - [`config`]: the replicated cluster config (membership, quota, settings, rebalance,
+//!   history, disks of rejoined nodes).
 //! - [`detector`]: down counters, the auto-failover logic (threshold, grace, single-down).
 //! - [`election`]: master choice by priority among the nodes a node sees up.
 //! - [`registry`]: the singleton registry of `legacy` and `poc`, released by `nodedown`.
-//! - [`quorum`]: majorities, elections and proposals of `fenced`.
+//! - [`quorum`]: majorities, pre-votes, elections and proposals of `fenced`.
 //! - [`rules`]: may a node be failed over now (active, quota, rebalance), and the change.
+//! - [`rebalance`]: the rebalance as term-stamped steps, each a committed change.
 //! - [`message`]: what nodes send each other.
-//! - [`node`]: [`NodeState::step`], its inputs, its [`Ready`] and the calling contract.
+//! - [`node`]: [`NodeState::step`], its inputs, its [`Ready`] and the calling contract;
+//!   the `fenced` rules (pre-vote, check-quorum, terms, commits, rejoin) and the `legacy` /
+//!   `poc` rules live in private modules beside it, and admin commands in [`admin`].
 //!
 //! ## Path of data
 //! `Tick` → [`detector`] counts → [`election`] picks the master → the orchestrator (by
@@ -35,21 +39,26 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod admin;
 pub mod config;
 pub mod detector;
 pub mod election;
+mod fenced;
 pub mod ids;
 pub mod message;
 pub mod node;
 pub mod params;
 pub mod quorum;
+pub mod rebalance;
 pub mod registry;
 pub mod rules;
+mod unfenced;
 
-pub use config::{ClusterConfig, FailoverRecord, Membership, Settings};
+pub use admin::{AdminCommand, AdminRefusal};
+pub use config::{ClusterConfig, FailoverRecord, Membership, Rebalance, Settings, SettingsChange};
 pub use detector::{Detector, Health};
-pub use ids::{NodeId, Revision, Term, Ticks};
-pub use message::{Message, Outgoing};
-pub use node::{AdminCommand, Commit, Event, Input, NodeState, Persistent, Ready, Role, StepError};
+pub use ids::{Boot, NodeId, Revision, Term, Ticks};
+pub use message::{Message, Office, Outgoing};
+pub use node::{Commit, Event, Input, NodeState, Persistent, Ready, Role, StepError};
 pub use params::{Design, Params, ParamsError};
 pub use rules::Blocked;

@@ -7,20 +7,25 @@
 //! 2. If `Ready::persist` is set, write it durably **before** sending any of
 //!    `Ready::messages`; until then feed no other input. Messages may be sent in any order,
 //!    lost or duplicated: the protocol copes.
-//! 3. `Ready::commit` and `Ready::events` are facts to act on and to log.
+//! 3. `Ready::commit` (a config this node committed or learned to be committed) and
+//!    `Ready::events` are facts to act on and to log.
 //! 4. After a restart, build the node with [`NodeState::restart`] from the last persisted
-//!    [`Persistent`].
+//!    [`Persistent`]. A node whose disk is lost must not start from a fresh state: it
+//!    rejoins with [`NodeState::rejoin`] and a [`Boot`] never used before.
 
-use crate::config::{ClusterConfig, FailoverRecord, Settings};
+use crate::config::{ClusterConfig, FailoverRecord, Settings, SharedConfig};
 use crate::detector::{Detector, Health};
 use crate::election;
-use crate::ids::{NodeId, Revision, Term, Ticks};
-use crate::message::{Message, Outgoing};
+use crate::ids::{Boot, NodeId, Revision, Term, Ticks};
+use crate::message::{Message, Office, Outgoing};
 use crate::params::{Design, Params};
-use crate::quorum::{self, Election, Proposal};
+use crate::quorum::{self, Election, PreElection, Proposal};
 use crate::registry::Registry;
-use crate::rules::{self, Blocked};
+use crate::rules::Blocked;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+pub use crate::admin::{AdminCommand, AdminRefusal};
 
 /// What a node keeps on disk.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,25 +35,46 @@ pub struct Persistent {
     /// Term in which `config` was accepted (`fenced`), else 0.
     pub accepted_term: Term,
     /// The newest cluster config this node accepted or adopted.
-    pub config: ClusterConfig,
+    pub config: SharedConfig,
+    /// This disk's identity (0 unless the node lost a disk and rejoined).
+    #[serde(default)]
+    pub boot: Boot,
+    /// The node lost its disk and has not yet been readmitted: it votes and accepts
+    /// nothing, and only learns committed configs.
+    #[serde(default)]
+    pub rejoining: bool,
 }
 
 impl Persistent {
-    /// The state of a brand-new node.
+    /// The state of a member of a brand-new cluster.
     pub fn fresh(params: &Params, settings: Settings) -> Self {
         Persistent {
             promised: 0,
             accepted_term: 0,
-            config: ClusterConfig::initial(params.members.keys().copied(), settings),
+            config: ClusterConfig::initial(params.members.keys().copied(), settings).into(),
+            boot: 0,
+            rejoining: false,
+        }
+    }
+
+    /// The state of a node that lost its disk and rejoins with the new disk `boot`.
+    pub fn blank(params: &Params, settings: Settings, boot: Boot) -> Self {
+        Persistent {
+            boot,
+            rejoining: true,
+            ..Persistent::fresh(params, settings)
         }
     }
 }
 
 /// A node's part in the `fenced` protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Role {
     /// Neither candidate nor leader.
     Follower,
+    /// Asking whether a majority would vote, before promising anything.
+    PreCandidate(PreElection),
     /// Asking a majority for a term.
     Candidate(Election),
     /// Won `term`; may commit one proposal at a time.
@@ -58,19 +84,6 @@ pub enum Role {
         /// The proposal waiting for a majority, if any.
         proposal: Option<Proposal>,
     },
-}
-
-/// An administrator's command; only the orchestrator takes them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum AdminCommand {
-    /// Changes the auto-failover settings.
-    SetSettings(Settings),
-    /// Resets the failover count (opens a new quota period).
-    ResetCount,
-    /// Starts a rebalance run by the orchestrator.
-    StartRebalance,
-    /// Stops the running rebalance.
-    StopRebalance,
 }
 
 /// One input of a node.
@@ -95,8 +108,8 @@ pub enum Input {
     Admin(AdminCommand),
 }
 
-/// A config this node committed: in `fenced` accepted by a majority in `term`; elsewhere
-/// applied by its author.
+/// A config this node knows to be committed: in `fenced`, accepted by a majority in `term`;
+/// elsewhere applied by its author.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Commit {
     /// The committing term (0 outside `fenced`).
@@ -104,11 +117,15 @@ pub struct Commit {
     /// The committing node.
     pub by: NodeId,
     /// The committed config.
-    pub config: ClusterConfig,
+    pub config: SharedConfig,
+    /// Whether this node learned it from a peer rather than committing it itself.
+    #[serde(default)]
+    pub learned: bool,
 }
 
 /// Something worth logging.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Event {
     /// A peer's health changed.
     HealthChanged {
@@ -125,6 +142,11 @@ pub enum Event {
     RegistrationDropped {
         /// The lost owner.
         peer: NodeId,
+    },
+    /// This node asks whether a majority would vote for it in `term`.
+    PreVoting {
+        /// The term.
+        term: Term,
     },
     /// This node asks for `term`.
     CandidateFor {
@@ -143,6 +165,11 @@ pub enum Event {
         /// The newer term seen.
         newer: Term,
     },
+    /// This node gave up leading `term`: it no longer hears a majority (check-quorum).
+    LostQuorum {
+        /// The term given up.
+        term: Term,
+    },
     /// This node proposed a config change.
     Proposed {
         /// The term.
@@ -159,11 +186,25 @@ pub enum Event {
         /// Why it is not failed over.
         reason: Blocked,
     },
-    /// This node learned from a peer's `Commit` that the config it now holds is committed
-    /// (adopted from the commit, or the one it had already accepted).
-    CommitLearned {
-        /// Its revision.
+    /// A peer sent a config of the same term and revision as this node's but different: two
+    /// leaders of one term, which the protocol rules out. It was refused.
+    ConflictingConfig {
+        /// The sender.
+        from: NodeId,
+        /// The term.
+        term: Term,
+        /// The revision.
         revision: Revision,
+    },
+    /// This node lost its disk; it asks to be readmitted with the new one.
+    Rejoining {
+        /// The new disk.
+        boot: Boot,
+    },
+    /// The cluster committed this node's new disk: it votes and accepts again.
+    Rejoined {
+        /// The new disk.
+        boot: Boot,
     },
     /// A message that is stale or out of place was ignored.
     Ignored {
@@ -182,7 +223,7 @@ pub struct Ready {
     pub persist: Option<Persistent>,
     /// Messages to send once `persist` (if any) is durable.
     pub messages: Vec<Outgoing>,
-    /// A config this node committed.
+    /// A config this node committed or learned to be committed.
     pub commit: Option<Commit>,
     /// Facts worth logging.
     pub events: Vec<Event>,
@@ -200,28 +241,20 @@ impl Ready {
 
 /// A refused input. The node's state is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StepError {
     /// A message or notice names a node that is not a peer.
     #[error("{0} is not a peer of this node")]
     UnknownPeer(NodeId),
-    /// An admin command sent to a node that is not the orchestrator.
-    #[error(
-        "this node is not the orchestrator (ask {})",
-        .0.map_or("nobody known".to_string(), |n| n.to_string())
-    )]
-    NotOrchestrator(Option<NodeId>),
-    /// An admin command while a change is still being committed.
-    #[error("a config change is being committed; retry")]
-    Busy,
-    /// The command makes no sense in the current config.
-    #[error("{0}")]
-    Rejected(&'static str),
+    /// An admin command was refused.
+    #[error(transparent)]
+    Admin(#[from] AdminRefusal),
 }
 
 /// The state of one node: persistent part plus volatile detection, registry and role.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NodeState {
-    /// What survives a restart.
+    /// What is (or must be) on disk.
     pub persistent: Persistent,
     /// Down counters of the peers.
     pub detector: Detector,
@@ -231,9 +264,13 @@ pub struct NodeState {
     pub role: Role,
     /// Highest term heard of in a refusal (`fenced`).
     pub seen_term: Term,
-    /// The node this one last voted for or accepted a proposal from (`fenced`): the
-    /// orchestrator to wait for before its commit arrives.
-    pub leader_hint: Option<NodeId>,
+    /// The orchestrator this node follows, and its term (`fenced`): the node it voted for
+    /// or accepted from, or a peer whose heartbeat says it leads a term not older than this
+    /// node's promise. Dropped when that node's heartbeat says it gave the term up.
+    pub leader: Option<(NodeId, Term)>,
+    /// Peers whose last heartbeat said they hear no majority (`fenced`): they cannot lead,
+    /// so nobody waits for them.
+    pub deaf: BTreeSet<NodeId>,
     /// Ticks since this node's auto-failover started, capped at the threshold (`legacy`
     /// only, where counters start cold; 0 elsewhere).
     pub warm: Ticks,
@@ -249,9 +286,18 @@ impl NodeState {
             registry: Registry::default(),
             role: Role::Follower,
             seen_term: 0,
-            leader_hint: None,
+            leader: None,
+            deaf: BTreeSet::new(),
             warm: 0,
         }
+    }
+
+    /// A node whose disk was lost, starting on the new disk `boot` (a value never used
+    /// before by this node). It votes and accepts nothing until the cluster has committed
+    /// `boot` as its disk, so that promises made by the lost disk are never broken. Its
+    /// first state must be persisted before it starts.
+    pub fn rejoin(params: &Params, settings: Settings, boot: Boot) -> Self {
+        NodeState::restart(params, Persistent::blank(params, settings, boot))
     }
 
     /// A node of a settled cluster whose orchestrator is `orchestrator`, in term 1 for
@@ -262,8 +308,10 @@ impl NodeState {
         if fenced {
             persistent.promised = 1;
             persistent.accepted_term = 1;
-            persistent.config.orchestrator = Some(orchestrator);
-            persistent.config.term = 1;
+            let mut config = persistent.config.to_owned_config();
+            config.orchestrator = Some(orchestrator);
+            config.term = 1;
+            persistent.config = config.into();
         }
         let mut node = NodeState::restart(params, persistent);
         if params.design == Design::Legacy {
@@ -275,6 +323,9 @@ impl NodeState {
                 proposal: None,
             };
         }
+        if fenced && params.id != orchestrator {
+            node.leader = Some((orchestrator, 1));
+        }
         if !fenced {
             node.registry = Registry::held_by(orchestrator);
         }
@@ -282,7 +333,7 @@ impl NodeState {
     }
 
     /// The current cluster config as this node knows it.
-    pub fn config(&self) -> &ClusterConfig {
+    pub fn config(&self) -> &SharedConfig {
         &self.persistent.config
     }
 
@@ -306,27 +357,50 @@ impl NodeState {
     pub fn orchestrator(&self, params: &Params) -> Option<NodeId> {
         match params.design {
             Design::Fenced if self.leader_term().is_some() => Some(params.id),
-            Design::Fenced => self.config().orchestrator,
+            Design::Fenced => self
+                .heard_leader(params, None)
+                .or(self.config().orchestrator),
             Design::Legacy | Design::Poc => self.registry.owner(),
         }
     }
 
     /// The master as this node sees it.
     pub fn master(&self, params: &Params) -> NodeId {
-        election::master(params, self.config(), &self.detector)
+        let eligible = |n: NodeId| n == params.id || !self.deaf.contains(&n);
+        election::master(params, self.config(), &self.detector, eligible)
+    }
+
+    /// Whether this node hears a majority of the members, itself included: the peers it
+    /// heard within the master timeout.
+    pub fn has_quorum(&self, params: &Params) -> bool {
+        let heard = params
+            .peers()
+            .filter(|p| election::seen_up(params, &self.detector, *p))
+            .count();
+        heard + 1 >= params.majority()
     }
 
     /// The heartbeat this node sends on every tick.
     pub fn heartbeat(&self, params: &Params) -> Message {
+        let fenced = params.design == Design::Fenced;
+        let office = match &self.role {
+            Role::Leader { term, .. } if fenced => Office::Leader(*term),
+            Role::Candidate(e) if fenced => Office::Candidate(e.term),
+            _ => Office::None,
+        };
         Message::Heartbeat {
-            orchestrator: params.design != Design::Fenced && self.is_orchestrator(params),
+            orchestrator: !fenced && self.is_orchestrator(params),
+            office,
+            quorum: self.has_quorum(params),
+            accepted_term: self.persistent.accepted_term,
             revision: self.config().revision,
         }
     }
 
     /// The highest term this node knows of.
     pub fn term(&self) -> Term {
-        self.persistent.promised.max(self.seen_term)
+        let followed = self.leader.map_or(0, |(_, t)| t);
+        self.persistent.promised.max(self.seen_term).max(followed)
     }
 
     /// Feeds one input; see the module docs for the calling contract.
@@ -341,7 +415,12 @@ impl NodeState {
                 if let Message::Heartbeat { .. } = msg {
                     self.detector.heard(from);
                 }
-                self.on_message(params, from, msg, &mut ready);
+                match params.design {
+                    Design::Fenced => self.on_message_fenced(params, from, msg, &mut ready),
+                    Design::Legacy | Design::Poc => {
+                        self.on_message_unfenced(params, from, msg, &mut ready)
+                    }
+                }
             }
             Input::NodeDown { peer } => {
                 self.check_peer(params, peer)?;
@@ -350,6 +429,15 @@ impl NodeState {
                 }
             }
             Input::Admin(command) => self.on_admin(params, command, &mut ready)?,
+        }
+        // A term heard of in a refusal matters only while it is above what the node knows
+        // otherwise; keeping it longer would only make equal states look different.
+        let known = self
+            .persistent
+            .promised
+            .max(self.leader.map_or(0, |(_, t)| t));
+        if self.seen_term <= known {
+            self.seen_term = 0;
         }
         if self.persistent != before {
             ready.persist = Some(self.persistent.clone());
@@ -365,15 +453,15 @@ impl NodeState {
         }
     }
 
-    fn active(&self, params: &Params) -> bool {
+    pub(crate) fn active(&self, params: &Params) -> bool {
         self.config().is_active(params.id)
     }
 
-    fn threshold(&self) -> Ticks {
+    pub(crate) fn threshold(&self) -> Ticks {
         self.config().settings.timeout_ticks.max(1)
     }
 
-    fn broadcast(params: &Params, msg: &Message, ready: &mut Ready) {
+    pub(crate) fn broadcast(params: &Params, msg: &Message, ready: &mut Ready) {
         for to in params.peers() {
             ready.messages.push(Outgoing {
                 to,
@@ -382,301 +470,50 @@ impl NodeState {
         }
     }
 
-    // ---- tick ------------------------------------------------------------------------
-
     fn on_tick(&mut self, params: &Params, ready: &mut Ready) {
         let threshold = self.threshold();
-        let watched: Vec<NodeId> = params
-            .peers()
-            .filter(|p| self.config().is_active(*p))
-            .collect();
-        for (peer, health) in self.detector.tick(watched, threshold) {
+        let config = &self.persistent.config;
+        let active = |p: NodeId| config.is_active(p);
+        let changes = self
+            .detector
+            .tick(params.peers(), active, threshold, params.master_ticks);
+        for (peer, health) in changes {
             ready.events.push(Event::HealthChanged { peer, health });
         }
-        if params.design == Design::Legacy {
-            self.warm = (self.warm + 1).min(threshold);
-        }
-        Self::broadcast(params, &self.heartbeat(params), ready);
-        if !self.active(params) {
-            return;
-        }
         match params.design {
-            Design::Legacy | Design::Poc => {
-                self.maintain_registry(params, ready);
-                self.act_unfenced(params, ready);
-            }
-            Design::Fenced => {
-                self.retransmit(params, ready);
-                self.act_fenced(params, ready);
-            }
+            Design::Legacy | Design::Poc => self.tick_unfenced(params, ready),
+            Design::Fenced => self.tick_fenced(params, ready),
         }
     }
 
-    // ---- legacy and poc --------------------------------------------------------------
-
-    /// The master registers the singletons when the entry is free; a holder that is no
-    /// longer master releases them (`mb_master` surrender).
-    fn maintain_registry(&mut self, params: &Params, ready: &mut Ready) {
-        let is_master = self.master(params) == params.id;
-        if is_master && self.registry.register(params.id) {
-            self.warm = 0; // legacy: the new singleton starts with cold counters
-            ready.events.push(Event::Registered);
-        } else if !is_master && self.registry.release(params.id) {
-            ready.events.push(Event::Released);
-        }
-    }
-
-    fn act_unfenced(&mut self, params: &Params, ready: &mut Ready) {
-        let threshold = self.threshold();
-        let warm = match params.design {
-            Design::Legacy => self.warm,
-            _ => Ticks::MAX,
-        };
-        let Some(target) = self.detector.candidate(threshold, warm) else {
-            return;
-        };
-        let orchestrator = self.is_orchestrator(params);
-        // The origin's rule: a non-orchestrator node fails over the orchestrator it knows when
-        // its own logic says the orchestrator is down and it is the new master.
-        let takes_over_old_orchestrator = params.design == Design::Poc
-            && !orchestrator
-            && self.registry.owner() == Some(target)
-            && self.master(params) == params.id;
-        if !(orchestrator || takes_over_old_orchestrator) {
-            return;
-        }
-        match rules::check_failover(self.config(), target) {
-            Ok(()) => {
-                let mut next = self.config().next_revision();
-                rules::apply_failover(&mut next, target, params.id, 0);
-                self.commit_locally(params, next, ready);
-            }
-            Err(reason) => ready.events.push(Event::FailoverBlocked {
-                node: target,
-                reason,
-            }),
-        }
-    }
-
-    /// `legacy` and `poc` apply a change at once and tell the peers: no quorum.
-    fn commit_locally(&mut self, params: &Params, next: ClusterConfig, ready: &mut Ready) {
-        self.persistent.config = next.clone();
-        self.report_commit(params, 0, &next, ready);
-        Self::broadcast(
-            params,
-            &Message::Commit {
-                term: 0,
-                config: next,
-            },
-            ready,
-        );
-    }
-
-    fn report_commit(
+    /// Reports `config` as committed in `term` (by this node, or learned from `by`).
+    pub(crate) fn report_commit(
         &self,
         params: &Params,
         term: Term,
-        config: &ClusterConfig,
+        by: NodeId,
+        config: &SharedConfig,
         ready: &mut Ready,
     ) {
-        for record in &config.history {
-            if record.revision == config.revision && record.issuer == params.id {
-                ready.events.push(Event::FailoverCommitted(*record));
+        let learned = by != params.id;
+        if !learned {
+            for record in &config.history {
+                if record.revision == config.revision && record.issuer == params.id {
+                    ready.events.push(Event::FailoverCommitted(*record));
+                }
             }
         }
         ready.commit = Some(Commit {
             term,
-            by: params.id,
+            by,
             config: config.clone(),
+            learned,
         });
-    }
-
-    // ---- fenced ----------------------------------------------------------------------
-
-    fn retransmit(&self, params: &Params, ready: &mut Ready) {
-        let p = &self.persistent;
-        match &self.role {
-            Role::Candidate(e) => {
-                for to in params.peers().filter(|n| !e.voters.contains(n)) {
-                    ready.messages.push(Outgoing {
-                        to,
-                        msg: Message::RequestVote { term: e.term },
-                    });
-                }
-            }
-            Role::Leader {
-                term,
-                proposal: Some(proposal),
-            } => {
-                for to in params.peers().filter(|n| !proposal.acks.contains(n)) {
-                    ready.messages.push(Outgoing {
-                        to,
-                        msg: Message::Propose {
-                            term: *term,
-                            config: p.config.clone(),
-                        },
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Whether the orchestrator this node knows is alive and active as far as it can tell.
-    fn orchestrator_seen_up(&self, params: &Params) -> bool {
-        match self.leader_hint.or(self.config().orchestrator) {
-            Some(o) if o != params.id => {
-                self.config().is_active(o) && election::seen_up(params, &self.detector, o)
-            }
-            _ => false,
-        }
-    }
-
-    fn act_fenced(&mut self, params: &Params, ready: &mut Ready) {
-        match &self.role {
-            Role::Leader {
-                term,
-                proposal: None,
-            } => {
-                let term = *term;
-                let base = self.config().clone();
-                if let Some(next) = self.plan_change(params, term, &base, ready) {
-                    self.propose(params, term, next, ready);
-                }
-            }
-            Role::Follower
-                if self.master(params) == params.id && !self.orchestrator_seen_up(params) =>
-            {
-                self.start_election(params, ready);
-            }
-            _ => {}
-        }
-    }
-
-    /// The change a leader of `term` makes to `base`: record itself as orchestrator if the
-    /// config does not say so yet, and fail over the detector's candidate if the rules allow.
-    fn plan_change(
-        &self,
-        params: &Params,
-        term: Term,
-        base: &ClusterConfig,
-        ready: &mut Ready,
-    ) -> Option<ClusterConfig> {
-        let mut next = base.next_revision();
-        let mut changed = false;
-        if base.orchestrator != Some(params.id) || base.term != term {
-            next.orchestrator = Some(params.id);
-            next.term = term;
-            changed = true;
-        }
-        if let Some(target) = self.detector.candidate(self.threshold(), Ticks::MAX) {
-            match rules::check_failover(&next, target) {
-                Ok(()) => {
-                    rules::apply_failover(&mut next, target, params.id, term);
-                    changed = true;
-                }
-                Err(reason) => ready.events.push(Event::FailoverBlocked {
-                    node: target,
-                    reason,
-                }),
-            }
-        }
-        changed.then_some(next)
-    }
-
-    fn start_election(&mut self, params: &Params, ready: &mut Ready) {
-        let term = self.term() + 1;
-        self.persistent.promised = term;
-        let p = &self.persistent;
-        let election = Election::new(term, params.id, p.accepted_term, p.config.clone());
-        ready.events.push(Event::CandidateFor { term });
-        self.role = Role::Candidate(election);
-        Self::broadcast(params, &Message::RequestVote { term }, ready);
-        self.check_election(params, ready);
-    }
-
-    fn check_election(&mut self, params: &Params, ready: &mut Ready) {
-        let Role::Candidate(e) = &self.role else {
-            return;
-        };
-        if !e.won(params.members.len()) {
-            return;
-        }
-        let term = e.term;
-        let base = e.newest.clone();
-        if !base.is_active(params.id) {
-            // The majority's newest config failed this node over: it may not lead. It waits,
-            // as a follower, for the leader's commit to reach it.
-            ready.events.push(Event::SteppedDown { term, newer: term });
-            self.role = Role::Follower;
-            return;
-        }
-        ready.events.push(Event::Elected { term });
-        self.role = Role::Leader {
-            term,
-            proposal: None,
-        };
-        // The winner always commits once in its term, building on the newest config the
-        // majority returned: this re-checks any failover against it and fences older terms.
-        if let Some(next) = self.plan_change(params, term, &base, ready) {
-            self.propose(params, term, next, ready);
-        }
-    }
-
-    fn propose(&mut self, params: &Params, term: Term, next: ClusterConfig, ready: &mut Ready) {
-        self.persistent.accepted_term = term;
-        self.persistent.config = next.clone();
-        ready.events.push(Event::Proposed {
-            term,
-            revision: next.revision,
-        });
-        self.role = Role::Leader {
-            term,
-            proposal: Some(Proposal {
-                config: next.clone(),
-                acks: [params.id].into(),
-            }),
-        };
-        Self::broadcast(params, &Message::Propose { term, config: next }, ready);
-        self.check_commit(params, ready);
-    }
-
-    fn check_commit(&mut self, params: &Params, ready: &mut Ready) {
-        let Role::Leader {
-            term,
-            proposal: Some(proposal),
-        } = &self.role
-        else {
-            return;
-        };
-        if !proposal.committed(params.members.len()) {
-            return;
-        }
-        let term = *term;
-        let config = proposal.config.clone();
-        self.role = Role::Leader {
-            term,
-            proposal: None,
-        };
-        self.report_commit(params, term, &config, ready);
-        Self::broadcast(params, &Message::Commit { term, config }, ready);
-    }
-
-    fn step_down(&mut self, newer: Term, ready: &mut Ready) {
-        let term = match &self.role {
-            Role::Follower => return,
-            Role::Candidate(e) => e.term,
-            Role::Leader { term, .. } => *term,
-        };
-        if newer > term {
-            ready.events.push(Event::SteppedDown { term, newer });
-            self.role = Role::Follower;
-        }
     }
 
     /// Accepts `config` of `term` if the term is not older than promised and the config is
     /// newer than the accepted one. Returns whether it did.
-    fn accept(&mut self, term: Term, config: &ClusterConfig, ready: &mut Ready) -> bool {
+    pub(crate) fn accept(&mut self, term: Term, config: &SharedConfig, ready: &mut Ready) -> bool {
         let p = &self.persistent;
         if term < p.promised || !quorum::newer(term, config, p.accepted_term, &p.config) {
             return false;
@@ -689,224 +526,17 @@ impl NodeState {
         true
     }
 
-    // ---- messages --------------------------------------------------------------------
-
-    fn on_message(&mut self, params: &Params, from: NodeId, msg: Message, ready: &mut Ready) {
-        let kind = msg.kind();
-        let fenced = params.design == Design::Fenced;
-        match msg {
-            Message::Heartbeat {
-                orchestrator,
-                revision,
-            } => {
-                if fenced {
-                    self.catch_up(from, revision, ready);
-                } else {
-                    let outranks = |a, b| election::outranks(params, a, b);
-                    let was = self.is_orchestrator(params);
-                    self.registry.on_heartbeat(from, orchestrator, outranks);
-                    if was && !self.is_orchestrator(params) {
-                        ready.events.push(Event::Released);
-                    }
-                }
-            }
-            Message::Commit { term, config } => {
-                let p = &self.persistent;
-                let held = term == p.accepted_term && config == p.config;
-                if !held && self.accept(term, &config, ready) {
-                    if fenced {
-                        self.leader_hint = Some(from);
-                    }
-                    ready.events.push(Event::CommitLearned {
-                        revision: config.revision,
-                    });
-                    if fenced && !self.active(params) {
-                        self.step_down(Term::MAX, ready);
-                    }
-                } else if held {
-                    ready.events.push(Event::CommitLearned {
-                        revision: config.revision,
-                    });
-                } else {
-                    ready.events.push(Event::Ignored { from, kind });
-                }
-            }
-            _ if !fenced => ready.events.push(Event::Ignored { from, kind }),
-            Message::RequestVote { term } => {
-                let p = &self.persistent;
-                // A node this one knows as failed over (restarted with an older config) may
-                // not lead; refusing costs nothing but its candidacy.
-                let reply = if term > p.promised && p.config.is_active(from) {
-                    self.step_down(term, ready);
-                    self.persistent.promised = term;
-                    self.leader_hint = Some(from);
-                    let p = &self.persistent;
-                    Message::Vote {
-                        term,
-                        accepted_term: p.accepted_term,
-                        config: p.config.clone(),
-                    }
-                } else {
-                    Message::Reject {
-                        term,
-                        promised: p.promised,
-                    }
-                };
-                ready.messages.push(Outgoing {
-                    to: from,
-                    msg: reply,
-                });
-            }
-            Message::Vote {
-                term,
-                accepted_term,
-                config,
-            } => match &mut self.role {
-                Role::Candidate(e) if e.term == term => {
-                    e.add_vote(from, accepted_term, &config);
-                    self.check_election(params, ready);
-                }
-                _ => ready.events.push(Event::Ignored { from, kind }),
-            },
-            Message::Propose { term, config } => {
-                let p = &self.persistent;
-                let already = term == p.accepted_term && config.revision == p.config.revision;
-                if already || self.accept(term, &config, ready) {
-                    self.leader_hint = Some(from);
-                    ready.messages.push(Outgoing {
-                        to: from,
-                        msg: Message::Accepted {
-                            term,
-                            revision: config.revision,
-                        },
-                    });
-                } else if term < self.persistent.promised {
-                    ready.messages.push(Outgoing {
-                        to: from,
-                        msg: Message::Reject {
-                            term,
-                            promised: self.persistent.promised,
-                        },
-                    });
-                } else {
-                    ready.events.push(Event::Ignored { from, kind });
-                }
-            }
-            Message::Accepted { term, revision } => match &mut self.role {
-                Role::Leader {
-                    term: t,
-                    proposal: Some(proposal),
-                } if *t == term && proposal.config.revision == revision => {
-                    proposal.acks.insert(from);
-                    self.check_commit(params, ready);
-                    if self.leader_term().is_some() {
-                        // The next change may be due already (a second down node, say).
-                        self.act_fenced(params, ready);
-                    }
-                }
-                _ => ready.events.push(Event::Ignored { from, kind }),
-            },
-            Message::Reject { term, promised } => {
-                self.seen_term = self.seen_term.max(promised);
-                match &self.role {
-                    // A voter promised this term (to another candidate, or to this one in a
-                    // vote that was lost): give it up; the next tick asks for a newer one.
-                    Role::Candidate(e) if e.term == term => {
-                        ready.events.push(Event::SteppedDown {
-                            term,
-                            newer: promised,
-                        });
-                        self.role = Role::Follower;
-                    }
-                    Role::Leader { term: mine, .. } if *mine == term => {
-                        self.step_down(promised, ready)
-                    }
-                    _ => ready.events.push(Event::Ignored { from, kind }),
-                }
-            }
-        }
-    }
-
-    /// A leader with nothing pending holds a config committed in its term; a peer whose
-    /// heartbeat shows an older revision missed that commit, so it gets it again.
-    fn catch_up(&self, peer: NodeId, revision: Revision, ready: &mut Ready) {
-        if let Role::Leader {
-            term,
-            proposal: None,
-        } = self.role
-        {
-            if revision < self.config().revision {
-                ready.messages.push(Outgoing {
-                    to: peer,
-                    msg: Message::Commit {
-                        term,
-                        config: self.config().clone(),
-                    },
-                });
-            }
-        }
-    }
-
-    // ---- admin -----------------------------------------------------------------------
-
-    fn on_admin(
-        &mut self,
-        params: &Params,
-        command: AdminCommand,
-        ready: &mut Ready,
-    ) -> Result<(), StepError> {
-        if !self.active(params) {
-            return Err(StepError::Rejected("this node has been failed over"));
-        }
-        let leader_term = match params.design {
-            Design::Fenced => match &self.role {
-                Role::Leader {
-                    proposal: Some(_), ..
-                } => return Err(StepError::Busy),
-                Role::Leader { term, .. } if self.config().orchestrator == Some(params.id) => {
-                    Some(*term)
-                }
-                _ => return Err(StepError::NotOrchestrator(self.orchestrator(params))),
-            },
-            Design::Legacy | Design::Poc => {
-                if !self.is_orchestrator(params) {
-                    return Err(StepError::NotOrchestrator(self.orchestrator(params)));
-                }
-                None
-            }
+    /// Leaves any candidacy or leadership older than `newer`.
+    pub(crate) fn step_down(&mut self, newer: Term, ready: &mut Ready) {
+        let term = match &self.role {
+            Role::Follower => return,
+            Role::PreCandidate(p) => p.term,
+            Role::Candidate(e) => e.term,
+            Role::Leader { term, .. } => *term,
         };
-        let mut next = self.config().next_revision();
-        match command {
-            AdminCommand::SetSettings(settings) => {
-                if settings.timeout_ticks == 0 {
-                    return Err(StepError::Rejected("timeout must be at least one tick"));
-                }
-                if settings.max_count == 0 {
-                    return Err(StepError::Rejected("max count must be at least 1"));
-                }
-                next.settings = settings;
-            }
-            AdminCommand::ResetCount => {
-                next.failover_count = 0;
-                next.quota_epoch += 1;
-            }
-            AdminCommand::StartRebalance => {
-                if next.rebalance.is_some() {
-                    return Err(StepError::Rejected("a rebalance is already running"));
-                }
-                next.rebalance = Some(params.id);
-            }
-            AdminCommand::StopRebalance => {
-                if next.rebalance.is_none() {
-                    return Err(StepError::Rejected("no rebalance is running"));
-                }
-                next.rebalance = None;
-            }
+        if newer > term || (newer == term && !matches!(self.role, Role::Leader { .. })) {
+            ready.events.push(Event::SteppedDown { term, newer });
+            self.role = Role::Follower;
         }
-        match leader_term {
-            Some(term) => self.propose(params, term, next, ready),
-            None => self.commit_locally(params, next, ready),
-        }
-        Ok(())
     }
 }

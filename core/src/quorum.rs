@@ -2,11 +2,14 @@
 //! last accepted config; a proposal collects acceptances. Configs are ordered by
 //! `(accepted term, revision)`, so the winner of a term builds on the newest config that any
 //! majority member accepted, and every committed config is among those it sees.
+//!
+//! Every vote and acceptance names the voter's disk ([`Boot`]); one from a disk that the
+//! config no longer knows the node by (the node lost it and rejoined) is not counted.
 
-use crate::config::ClusterConfig;
-use crate::ids::{NodeId, Term};
+use crate::config::{ClusterConfig, SharedConfig};
+use crate::ids::{Boot, NodeId, Term};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How many of `members` form a majority.
 pub fn majority(members: usize) -> usize {
@@ -18,42 +21,79 @@ pub fn newer(term_a: Term, a: &ClusterConfig, term_b: Term, b: &ClusterConfig) -
     (term_a, a.revision) > (term_b, b.revision)
 }
 
+/// How many of `answers` come from the disk that `config` knows each node by.
+fn counted(answers: &BTreeMap<NodeId, Boot>, config: &ClusterConfig) -> usize {
+    answers
+        .iter()
+        .filter(|(node, boot)| config.boot_of(**node) == **boot)
+        .count()
+}
+
+/// Pre-votes for `term`: nobody promised anything yet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PreElection {
+    /// The term the node would ask for.
+    pub term: Term,
+    /// Who said yes (the node included).
+    pub granted: BTreeSet<NodeId>,
+}
+
+impl PreElection {
+    /// Whether a majority of `members` said yes.
+    pub fn won(&self, members: usize) -> bool {
+        self.granted.len() >= majority(members)
+    }
+}
+
 /// A candidacy for `term`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Election {
     /// The term asked for.
     pub term: Term,
-    /// Who granted it (the candidate included).
-    pub voters: BTreeSet<NodeId>,
+    /// Who granted it and from which disk (the candidate included).
+    pub voters: BTreeMap<NodeId, Boot>,
     /// Term in which `newest` was accepted.
     pub newest_term: Term,
     /// The newest config among the voters'.
-    pub newest: ClusterConfig,
+    pub newest: SharedConfig,
 }
 
 impl Election {
     /// Starts a candidacy; the candidate votes for itself with its own config.
-    pub fn new(term: Term, candidate: NodeId, accepted_term: Term, config: ClusterConfig) -> Self {
+    pub fn new(
+        term: Term,
+        candidate: NodeId,
+        boot: Boot,
+        accepted_term: Term,
+        config: SharedConfig,
+    ) -> Self {
         Election {
             term,
-            voters: BTreeSet::from([candidate]),
+            voters: BTreeMap::from([(candidate, boot)]),
             newest_term: accepted_term,
             newest: config,
         }
     }
 
     /// Counts a vote and keeps the newer config.
-    pub fn add_vote(&mut self, voter: NodeId, accepted_term: Term, config: &ClusterConfig) {
-        self.voters.insert(voter);
+    pub fn add_vote(
+        &mut self,
+        voter: NodeId,
+        boot: Boot,
+        accepted_term: Term,
+        config: &SharedConfig,
+    ) {
+        self.voters.insert(voter, boot);
         if newer(accepted_term, config, self.newest_term, &self.newest) {
             self.newest_term = accepted_term;
             self.newest = config.clone();
         }
     }
 
-    /// Whether a majority of `members` voted.
+    /// Whether a majority of `members` voted, counting only the disks that the newest
+    /// config knows.
     pub fn won(&self, members: usize) -> bool {
-        self.voters.len() >= majority(members)
+        counted(&self.voters, &self.newest) >= majority(members)
     }
 }
 
@@ -61,15 +101,16 @@ impl Election {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Proposal {
     /// The proposed config.
-    pub config: ClusterConfig,
-    /// Who accepted and persisted it (the leader included).
-    pub acks: BTreeSet<NodeId>,
+    pub config: SharedConfig,
+    /// Who accepted and persisted it, and from which disk (the leader included).
+    pub acks: BTreeMap<NodeId, Boot>,
 }
 
 impl Proposal {
-    /// Whether a majority of `members` accepted it.
+    /// Whether a majority of `members` accepted it, counting only the disks that the
+    /// proposed config knows.
     pub fn committed(&self, members: usize) -> bool {
-        self.acks.len() >= majority(members)
+        counted(&self.acks, &self.config) >= majority(members)
     }
 }
 
@@ -87,6 +128,20 @@ mod tests {
         assert_eq!(majority(5), 3);
     }
 
+    #[test]
+    fn a_vote_from_a_lost_disk_does_not_count() {
+        let members = [NodeId(0), NodeId(1), NodeId(2)];
+        let mut rejoined = ClusterConfig::initial(members, Settings::default());
+        rejoined.revision = 5;
+        rejoined.boots.insert(NodeId(2), 7);
+        let rejoined = SharedConfig::new(rejoined);
+        let mut e = Election::new(3, NodeId(0), 0, 1, rejoined.clone());
+        e.add_vote(NodeId(2), 0, 1, &rejoined);
+        assert!(!e.won(3), "n2's vote came from the disk it lost");
+        e.add_vote(NodeId(2), 7, 1, &rejoined);
+        assert!(e.won(3));
+    }
+
     proptest! {
         /// Any two majorities of the same members share a member: the fact fencing rests on.
         #[test]
@@ -102,12 +157,12 @@ mod tests {
         #[test]
         fn election_keeps_newest(votes in proptest::collection::vec((0u32..4, 0u32..4), 1..6)) {
             let base = ClusterConfig::initial([NodeId(0)], Settings::default());
-            let mut e = Election::new(9, NodeId(0), 0, base.clone());
+            let mut e = Election::new(9, NodeId(0), 0, 0, base.clone().into());
             let mut best = (0, base.revision);
             for (i, (term, rev)) in votes.iter().enumerate() {
                 let mut c = base.clone();
                 c.revision = *rev;
-                e.add_vote(NodeId(i as u16 + 1), *term, &c);
+                e.add_vote(NodeId(i as u16 + 1), 0, *term, &c.into());
                 best = best.max((*term, *rev));
             }
             prop_assert_eq!((e.newest_term, e.newest.revision), best);

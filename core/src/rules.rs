@@ -9,6 +9,7 @@ use std::fmt;
 
 /// Why a failover is not allowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Blocked {
     /// The target is not an active member (unknown, or already failed over).
     NotActive,
@@ -16,7 +17,7 @@ pub enum Blocked {
     Disabled,
     /// The failover count reached `max_count`; an administrator must reset it.
     QuotaExhausted,
-    /// Another node runs a rebalance.
+    /// Another node runs a rebalance and `canAbortRebalance` is off.
     RebalanceRunning,
     /// The target is the last active node.
     LastActiveNode,
@@ -28,7 +29,7 @@ impl fmt::Display for Blocked {
             Blocked::NotActive => "target is not an active node",
             Blocked::Disabled => "auto-failover is disabled",
             Blocked::QuotaExhausted => "failover quota exhausted",
-            Blocked::RebalanceRunning => "a rebalance is running",
+            Blocked::RebalanceRunning => "a rebalance is running and canAbortRebalance is off",
             Blocked::LastActiveNode => "target is the last active node",
         })
     }
@@ -36,8 +37,9 @@ impl fmt::Display for Blocked {
 
 /// Checks whether `target` may be failed over under `config`.
 ///
-/// A rebalance run by the target itself died with it, so it does not block: the failover
-/// stops it in the same change (see [`apply_failover`]).
+/// A rebalance run by the target itself died with it, so it does not block; one run by
+/// another node blocks unless `canAbortRebalance` is on. Either way the failover stops the
+/// rebalance in the same change (see [`apply_failover`]).
 pub fn check_failover(config: &ClusterConfig, target: NodeId) -> Result<(), Blocked> {
     if !config.is_active(target) {
         return Err(Blocked::NotActive);
@@ -48,7 +50,11 @@ pub fn check_failover(config: &ClusterConfig, target: NodeId) -> Result<(), Bloc
     if config.failover_count >= config.settings.max_count {
         return Err(Blocked::QuotaExhausted);
     }
-    if config.rebalance.is_some_and(|runner| runner != target) {
+    let abortable = config.settings.can_abort_rebalance;
+    if config
+        .rebalance
+        .is_some_and(|r| r.runner != target && !abortable)
+    {
         return Err(Blocked::RebalanceRunning);
     }
     if config.active_nodes().count() <= 1 {
@@ -58,14 +64,12 @@ pub fn check_failover(config: &ClusterConfig, target: NodeId) -> Result<(), Bloc
 }
 
 /// Fails `target` over in `next`, a config whose revision the caller has already bumped;
-/// `check_failover` must have allowed it.
+/// `check_failover` must have allowed it. A running rebalance stops in the same change.
 pub fn apply_failover(next: &mut ClusterConfig, target: NodeId, issuer: NodeId, term: Term) {
     debug_assert_eq!(check_failover(next, target), Ok(()));
     next.membership.insert(target, Membership::FailedOver);
     next.failover_count += 1;
-    if next.rebalance == Some(target) {
-        next.rebalance = None;
-    }
+    next.rebalance = None;
     if next.orchestrator == Some(target) {
         next.orchestrator = None;
     }
@@ -81,7 +85,7 @@ pub fn apply_failover(next: &mut ClusterConfig, target: NodeId, issuer: NodeId, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
+    use crate::config::{Rebalance, Settings};
 
     fn failed_over(c: &ClusterConfig, target: NodeId, issuer: NodeId, term: Term) -> ClusterConfig {
         let mut next = c.next_revision();
@@ -117,9 +121,15 @@ mod tests {
     }
 
     #[test]
-    fn rebalance_blocks_unless_run_by_target() {
+    fn rebalance_blocks_unless_abortable_or_run_by_target() {
         let mut c = three();
-        c.rebalance = Some(NodeId(0));
+        c.settings.can_abort_rebalance = false;
+        c.rebalance = Some(Rebalance {
+            runner: NodeId(0),
+            term: 1,
+            done: 0,
+            steps: 3,
+        });
         assert_eq!(
             check_failover(&c, NodeId(1)),
             Err(Blocked::RebalanceRunning)
@@ -127,6 +137,10 @@ mod tests {
         assert_eq!(check_failover(&c, NodeId(0)), Ok(()));
         let next = failed_over(&c, NodeId(0), NodeId(1), 2);
         assert_eq!(next.rebalance, None, "the dead runner's rebalance stops");
+        c.settings.can_abort_rebalance = true;
+        assert_eq!(check_failover(&c, NodeId(1)), Ok(()));
+        let next = failed_over(&c, NodeId(1), NodeId(0), 1);
+        assert_eq!(next.rebalance, None, "the failover aborts the rebalance");
     }
 
     #[test]

@@ -1,31 +1,29 @@
-//! Three `fenced` nodes on an in-memory network: the orchestrator pauses, the next master
-//! takes a new term and fails it over, and the old orchestrator, resumed with its stale
-//! state, commits nothing and steps down.
+//! `fenced` nodes on an in-memory network with directed links: the orchestrator pauses,
+//! goes deaf, or is deposed mid-rebalance; a link flaps; a node loses its disk. Each test
+//! drives the real `NodeState::step` and checks what the cluster committed.
 
 use failover_core::{
-    Commit, Design, Input, Membership, Message, NodeId, NodeState, Params, Persistent, Ready, Role,
-    Settings,
+    AdminCommand, Commit, Design, Input, Membership, Message, NodeId, NodeState, Params,
+    Persistent, Ready, Role, Settings,
 };
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 struct Cluster {
     params: Vec<Params>,
     nodes: Vec<NodeState>,
     inbox: VecDeque<(NodeId, NodeId, Message)>,
     commits: Vec<Commit>,
+    /// Directed links that drop what is sent on them.
+    cut: BTreeSet<(usize, usize)>,
 }
 
 impl Cluster {
-    fn new() -> Self {
-        let members = [NodeId(0), NodeId(1), NodeId(2)];
+    fn new(n: u16, settings: Settings) -> Self {
+        let members: Vec<NodeId> = (0..n).map(NodeId).collect();
         let params: Vec<Params> = members
             .iter()
-            .map(|id| Params::new(*id, members, Design::Fenced, 1).unwrap())
+            .map(|id| Params::new(*id, members.iter().copied(), Design::Fenced, 1).unwrap())
             .collect();
-        let settings = Settings {
-            timeout_ticks: 2,
-            ..Settings::default()
-        };
         let nodes = params
             .iter()
             .map(|p| NodeState::settled(p, settings, NodeId(0)))
@@ -35,12 +33,25 @@ impl Cluster {
             nodes,
             inbox: VecDeque::new(),
             commits: Vec::new(),
+            cut: BTreeSet::new(),
         }
+    }
+
+    fn three() -> Self {
+        Cluster::new(
+            3,
+            Settings {
+                timeout_ticks: 2,
+                ..Settings::default()
+            },
+        )
     }
 
     fn apply(&mut self, from: usize, ready: Ready) {
         for out in ready.messages {
-            self.inbox.push_back((NodeId(from as u16), out.to, out.msg));
+            if !self.cut.contains(&(from, out.to.0 as usize)) {
+                self.inbox.push_back((NodeId(from as u16), out.to, out.msg));
+            }
         }
         self.commits.extend(ready.commit);
     }
@@ -78,11 +89,38 @@ impl Cluster {
         }
         self.deliver(awake);
     }
+
+    fn leaders(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|n| self.nodes[*n].leader_term().is_some())
+            .collect()
+    }
+
+    fn admin(&mut self, node: usize, command: AdminCommand) {
+        self.step(node, Input::Admin(command));
+    }
+
+    fn committed_by(&self, node: usize, since: usize) -> usize {
+        self.commits[since..]
+            .iter()
+            .filter(|c| c.by == NodeId(node as u16) && !c.learned)
+            .count()
+    }
+}
+
+fn failovers_of(commits: &[Commit], node: u16) -> usize {
+    commits
+        .iter()
+        .flat_map(|commit| commit.config.history.iter())
+        .filter(|r| r.node == NodeId(node))
+        .map(|r| (r.term, r.revision))
+        .collect::<BTreeSet<_>>()
+        .len()
 }
 
 #[test]
 fn paused_orchestrator_is_failed_over_once_and_fenced() {
-    let mut c = Cluster::new();
+    let mut c = Cluster::three();
     c.round(&[0, 1, 2]);
     assert_eq!(c.nodes[0].leader_term(), Some(1));
     // n0 pauses: n1 and n2 go on.
@@ -90,32 +128,26 @@ fn paused_orchestrator_is_failed_over_once_and_fenced() {
         c.round(&[1, 2]);
     }
     assert_eq!(c.nodes[1].leader_term(), Some(2), "n1 won term 2");
-    let failovers: Vec<_> = c
-        .commits
-        .iter()
-        .flat_map(|commit| commit.config.history.iter())
-        .filter(|r| r.node == NodeId(0))
-        .map(|r| (r.node, r.term, r.revision))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    assert_eq!(failovers.len(), 1, "n0 failed over exactly once");
+    assert_eq!(
+        failovers_of(&c.commits, 0),
+        1,
+        "n0 failed over exactly once"
+    );
     assert_eq!(
         c.nodes[2].config().membership[&NodeId(0)],
         Membership::FailedOver
     );
-
     // n0 resumes with its stale memory: it still thinks it leads term 1.
-    let commits_before = c.commits.len();
+    let before = c.commits.len();
     assert!(matches!(c.nodes[0].role, Role::Leader { term: 1, .. }));
     for _ in 0..3 {
         c.round(&[0, 1, 2]);
     }
-    let by_n0 = c.commits[commits_before..]
-        .iter()
-        .filter(|commit| commit.by == NodeId(0))
-        .count();
-    assert_eq!(by_n0, 0, "the fenced orchestrator commits nothing");
+    assert_eq!(
+        c.committed_by(0, before),
+        0,
+        "the fenced orchestrator commits nothing"
+    );
     assert_eq!(c.nodes[0].leader_term(), None, "it stepped down");
     assert!(c.nodes[0].term() >= 2, "it learned the newer term");
     assert!(!c.nodes[0].config().is_active(NodeId(0)));
@@ -123,7 +155,7 @@ fn paused_orchestrator_is_failed_over_once_and_fenced() {
 
 #[test]
 fn failed_over_node_restarting_with_old_state_learns_it_and_never_leads() {
-    let mut c = Cluster::new();
+    let mut c = Cluster::three();
     c.round(&[0, 1, 2]);
     let stale = c.nodes[0].persistent.clone();
     for _ in 0..4 {
@@ -132,17 +164,16 @@ fn failed_over_node_restarting_with_old_state_learns_it_and_never_leads() {
     assert!(!c.nodes[1].config().is_active(NodeId(0)), "n0 failed over");
     let revision = c.nodes[1].config().revision;
     // n0 restarts from the disk it had before its failover: it thinks it is active, and, as
-    // the priority master that sees no orchestrator of its own, asks for a term.
+    // the priority master, would ask for a term if it heard no orchestrator.
     c.inbox.clear();
     c.nodes[0] = NodeState::restart(&c.params[0], stale);
-    let commits_before = c.commits.len();
+    let before = c.commits.len();
     for _ in 0..4 {
         c.round(&[0, 1, 2]);
     }
-    assert!(
-        c.commits[commits_before..]
-            .iter()
-            .all(|commit| commit.by != NodeId(0)),
+    assert_eq!(
+        c.committed_by(0, before),
+        0,
         "the failed-over node commits nothing"
     );
     assert_eq!(c.nodes[0].leader_term(), None);
@@ -156,28 +187,209 @@ fn failed_over_node_restarting_with_old_state_learns_it_and_never_leads() {
 }
 
 #[test]
-fn a_candidate_whose_votes_were_lost_retries_with_a_newer_term() {
-    let mut c = Cluster::new();
+fn a_brand_new_cluster_elects_one_orchestrator() {
+    let mut c = Cluster::three();
     for (i, node) in c.nodes.iter_mut().enumerate() {
         let fresh = Persistent::fresh(&c.params[i], Settings::default());
         *node = NodeState::restart(&c.params[i], fresh);
     }
-    // n0, the master, asks for term 1; n1 and n2 vote, but the votes are lost.
-    c.step(0, Input::Tick);
-    c.deliver(&[1, 2]);
-    c.inbox.retain(|(_, to, _)| *to != NodeId(0));
-    // Its retransmitted requests are refused (the voters promised term 1 already): it gives
-    // the term up, and asks for term 2 on a later tick, which it wins.
     for _ in 0..3 {
         c.round(&[0, 1, 2]);
     }
-    assert_eq!(c.nodes[0].leader_term(), Some(2));
+    assert_eq!(c.leaders(), vec![0]);
+    assert_eq!(c.nodes[0].leader_term(), Some(1), "one term, no churn");
     assert_eq!(c.nodes[2].config().orchestrator, Some(NodeId(0)));
 }
 
 #[test]
+fn a_deaf_orchestrator_gives_up_office_and_is_replaced() {
+    let settings = Settings {
+        timeout_ticks: 2,
+        ..Settings::default()
+    };
+    let mut c = Cluster::new(5, settings);
+    let all = [0, 1, 2, 3, 4];
+    c.round(&all);
+    // n0 can send but no longer receive.
+    c.cut.extend((1..5).map(|n| (n, 0)));
+    for _ in 0..4 {
+        c.round(&all);
+    }
+    assert_eq!(
+        c.nodes[0].leader_term(),
+        None,
+        "check-quorum: n0 stepped down"
+    );
+    assert_eq!(c.leaders(), vec![1], "n1 took over");
+    assert_eq!(c.nodes[2].config().orchestrator, Some(NodeId(1)));
+    assert!(
+        c.nodes[1].config().is_active(NodeId(0)),
+        "a deaf node is heard: it is not failed over"
+    );
+    // A node that dies now is failed over by the new orchestrator.
+    for _ in 0..4 {
+        c.round(&[0, 1, 2, 3]);
+    }
+    assert_eq!(failovers_of(&c.commits, 4), 1);
+}
+
+#[test]
+fn a_flapping_link_does_not_move_the_orchestrator() {
+    let mut c = Cluster::three();
+    c.round(&[0, 1, 2]);
+    for _ in 0..5 {
+        // n1 misses n0 for a tick, then hears it again: n2 still hears n0.
+        c.cut.extend([(0, 1), (1, 0)]);
+        c.round(&[0, 1, 2]);
+        c.cut.clear();
+        c.round(&[0, 1, 2]);
+    }
+    assert_eq!(c.leaders(), vec![0]);
+    assert_eq!(c.nodes[0].leader_term(), Some(1), "no term was ever raised");
+    assert_eq!(c.nodes[1].persistent.promised, 1);
+}
+
+#[test]
+fn a_rebalance_moves_data_in_committed_steps_and_completes() {
+    let mut c = Cluster::three();
+    c.admin(0, AdminCommand::StartRebalance { steps: 3 });
+    c.deliver(&[0, 1, 2]);
+    assert!(c.nodes[2].config().rebalance.is_some());
+    for _ in 0..4 {
+        c.round(&[0, 1, 2]);
+    }
+    let config = c.nodes[1].config();
+    assert_eq!(config.rebalance, None, "completed");
+    assert_eq!(config.map_version, 3, "three committed steps");
+    assert_eq!(
+        config.quota_epoch, 1,
+        "a completed rebalance opens a new quota period"
+    );
+}
+
+/// The hazard of issue 7, section 1: n0 proposes a rebalance step, n2 accepts it, n0 pauses
+/// before reading the acceptance; n1 wins term 2 with n2's vote, builds on the step and
+/// fails n0 over; n0 resumes and reads the old acceptance first. It learns that step as
+/// committed (true: it was on a majority), but can move no further data: its next step is
+/// refused.
+#[test]
+fn a_deposed_runner_that_commits_late_moves_no_more_data() {
+    let settings = Settings {
+        timeout_ticks: 2,
+        can_abort_rebalance: false,
+        ..Settings::default()
+    };
+    let mut c = Cluster::new(3, settings);
+    c.admin(0, AdminCommand::StartRebalance { steps: 5 });
+    c.deliver(&[0, 1, 2]);
+    // n0's tick proposes step 1; n2 accepts, and its answer waits for n0 (paused).
+    c.step(0, Input::Tick);
+    c.inbox
+        .retain(|(_, to, m)| *to == NodeId(2) && matches!(m, Message::Propose { .. }));
+    c.deliver(&[2]);
+    let late: Vec<_> = c
+        .inbox
+        .drain(..)
+        .filter(|(_, to, _)| *to == NodeId(0))
+        .collect();
+    assert!(late
+        .iter()
+        .any(|(_, _, m)| matches!(m, Message::Accepted { .. })));
+    for _ in 0..5 {
+        c.round(&[1, 2]);
+    }
+    assert_eq!(c.leaders(), vec![0, 1], "n0 still believes it leads term 1");
+    assert!(
+        !c.nodes[1].config().is_active(NodeId(0)),
+        "n0 failed over in term 2"
+    );
+    assert_eq!(
+        c.nodes[1].config().rebalance,
+        None,
+        "its rebalance ended with its office"
+    );
+    let moved = c.nodes[1].config().map_version;
+    assert_eq!(moved, 1, "the step n2 accepted is in term 2's history");
+    // n0 resumes and reads the stale acceptance first.
+    let before = c.commits.len();
+    for (from, to, msg) in late {
+        c.inbox.push_front((from, to, msg));
+    }
+    c.deliver(&[0]);
+    assert_eq!(c.committed_by(0, before), 1, "the late commit of step 1");
+    for _ in 0..4 {
+        c.round(&[0, 1, 2]);
+    }
+    assert_eq!(c.committed_by(0, before), 1, "and nothing after it");
+    assert_eq!(c.nodes[0].leader_term(), None);
+    for node in &c.nodes {
+        assert_eq!(
+            node.config().map_version,
+            moved,
+            "no data moved by n0 since"
+        );
+    }
+}
+
+#[test]
+fn a_node_that_lost_its_disk_votes_only_once_readmitted() {
+    let mut c = Cluster::three();
+    c.round(&[0, 1, 2]);
+    // n2's disk is lost; it comes back blank, on a new disk.
+    c.nodes[2] = NodeState::rejoin(&c.params[2], Settings::default(), 77);
+    let ready = c.receive(2, 1, Message::RequestVote { term: 9 });
+    assert!(
+        ready.messages.is_empty() && ready.persist.is_none(),
+        "no vote while blank"
+    );
+    let config = c.nodes[0].config().clone();
+    let ready = c.receive(2, 0, Message::Propose { term: 1, config });
+    assert!(ready.messages.is_empty(), "no acceptance while blank");
+    for _ in 0..3 {
+        c.round(&[0, 1, 2]);
+    }
+    assert!(!c.nodes[2].persistent.rejoining, "readmitted");
+    assert_eq!(c.nodes[0].config().boot_of(NodeId(2)), 77);
+    assert_eq!(c.nodes[2].config(), c.nodes[0].config());
+}
+
+#[test]
+fn two_configs_for_one_term_and_revision_are_never_mixed() {
+    let mut c = Cluster::three();
+    let mut same = c.nodes[0].config().to_owned_config();
+    same.revision += 1;
+    same.settings.max_count = 2;
+    let mut other = same.clone();
+    other.settings.max_count = 7;
+    let ready = c.receive(
+        2,
+        0,
+        Message::Propose {
+            term: 1,
+            config: same.into(),
+        },
+    );
+    assert_eq!(ready.messages.len(), 1, "accepted");
+    let ready = c.receive(
+        2,
+        0,
+        Message::Propose {
+            term: 1,
+            config: other.into(),
+        },
+    );
+    assert!(
+        ready.messages.is_empty(),
+        "a different config in the same slot is refused"
+    );
+    assert_eq!(c.nodes[2].config().settings.max_count, 2);
+}
+
+#[test]
 fn older_terms_are_refused() {
-    let mut c = Cluster::new();
+    let mut c = Cluster::three();
+    // n1 hears no orchestrator it would wait for once its hint is gone.
+    c.nodes[1].leader = None;
     let ready = c.receive(1, 2, Message::RequestVote { term: 5 });
     assert!(
         ready.persist.is_some(),
@@ -195,18 +407,38 @@ fn older_terms_are_refused() {
 }
 
 #[test]
+fn a_node_that_hears_its_orchestrator_refuses_to_vote() {
+    let mut c = Cluster::three();
+    let ready = c.receive(1, 2, Message::PreVote { term: 2 });
+    assert_eq!(
+        ready.messages[0].msg,
+        Message::Reject {
+            term: 2,
+            promised: 1
+        },
+        "no pre-vote while n0 leads"
+    );
+    let ready = c.receive(1, 2, Message::RequestVote { term: 2 });
+    assert_eq!(
+        ready.messages[0].msg,
+        Message::Reject {
+            term: 2,
+            promised: 1
+        }
+    );
+    assert_eq!(c.nodes[1].persistent.promised, 1, "nothing promised");
+}
+
+#[test]
 fn unknown_peers_and_admin_on_followers_are_rejected() {
-    let mut c = Cluster::new();
+    let mut c = Cluster::three();
     let before = c.nodes[1].clone();
     let err = c.nodes[1]
         .step(&c.params[1], Input::NodeDown { peer: NodeId(9) })
         .unwrap_err();
     assert_eq!(err.to_string(), "n9 is not a peer of this node");
     let err = c.nodes[1]
-        .step(
-            &c.params[1],
-            Input::Admin(failover_core::AdminCommand::ResetCount),
-        )
+        .step(&c.params[1], Input::Admin(AdminCommand::ResetCount))
         .unwrap_err();
     assert!(err.to_string().contains("not the orchestrator"));
     assert_eq!(c.nodes[1], before, "a refused input changes nothing");
