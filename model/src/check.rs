@@ -2,11 +2,12 @@
 //! counterexamples with their Explorer paths, and the JSON form of the same facts.
 
 use crate::model::FailoverModel;
+use crate::properties::{PROBES, TIME_BOUNDS, WATCH_CUT};
 use crate::setup::{Bounds, Setup};
 use crate::state::{Action, State};
 use crate::trace;
 use serde::Serialize;
-use stateright::{Checker, Expectation, Model, Path};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -80,8 +81,15 @@ pub struct Report {
     pub bounds: Bounds,
     /// The full setup (timeouts, horizon, ...).
     pub setup: Setup,
-    /// Whether every reachable state within the bounds was visited.
+    /// Whether every reachable state within the bounds was visited (the search ended by
+    /// itself, and never at the depth bound).
     pub exhaustive: bool,
+    /// Whether some state at the term or revision bound was checked but not expanded.
+    pub cut_at_bound: bool,
+    /// Whether the search reached the depth bound (then it is not exhaustive).
+    pub depth_bound_reached: bool,
+    /// Peak resident memory of the process so far, in MiB (Linux; 0 elsewhere).
+    pub peak_rss_mib: u64,
     /// Unique states visited.
     pub unique_states: usize,
     /// States generated, repeats included.
@@ -104,6 +112,18 @@ impl Report {
                 .properties
                 .iter()
                 .all(|p| matches!(p.status, Status::Holds | Status::Witnessed))
+    }
+
+    /// A one-line verdict on how far the search went.
+    pub fn extent(&self) -> &'static str {
+        match (self.exhaustive, self.depth_bound_reached, self.cut_at_bound) {
+            (true, _, false) => "exhaustive within the bounds",
+            (true, _, true) => {
+                "exhaustive within the bounds (some states at the term or revision bound were checked, not expanded)"
+            }
+            (false, true, _) => "NOT exhaustive: cut at the depth bound",
+            (false, false, _) => "NOT exhaustive: the search was cut short",
+        }
     }
 
     /// The status of property `name`.
@@ -145,17 +165,14 @@ impl Report {
             );
         }
         out += &format!(
-            "\nunique states {} · states generated {} · max depth {} · {:.1} s · {:.0} states/s · {}\n",
+            "\nunique states {} · states generated {} · max depth {} · {:.1} s · {:.0} states/s · peak memory {} MiB\n{}\n",
             self.unique_states,
             self.states,
             self.max_depth,
             self.elapsed_s,
             self.states_per_s,
-            if self.exhaustive {
-                "exhaustive within the bounds"
-            } else {
-                "NOT exhaustive: the search was cut short"
-            }
+            self.peak_rss_mib,
+            self.extent()
         );
         for p in self
             .properties
@@ -190,18 +207,31 @@ impl Report {
 pub fn describe_bounds(setup: &Setup) -> String {
     let b = &setup.bounds;
     let mut s = format!(
-        "clean {} · unclean {} · restarts {} · pauses {} · losses {} · late heartbeats {} · partitions {} · rebalances {} · resets {} · max term {} · timeout {} ticks · max count {}",
+        "start {} · network {} (links hold {}) · clean {} · unclean {} · restarts {} · disk losses {} · pauses {} · losses {} · duplicates {} · link drops {} · late heartbeats {} · partitions {} · one-way cuts {} · rebalances {} ({} steps, canAbortRebalance {}) · resets {} · settings changes {} · max term {} · max revision {} · max depth {} · timeout {} ticks · master {} ticks · max count {}",
+        setup.start,
+        setup.network,
+        setup.link_capacity,
         b.clean_shutdowns,
         b.unclean_shutdowns,
         b.restarts,
+        b.disk_losses,
         b.pauses,
         b.losses,
+        b.duplicates,
+        b.link_drops,
         b.late_heartbeats,
         b.partitions,
+        b.one_way_cuts,
         b.rebalances,
+        setup.rebalance_steps,
+        if setup.can_abort_rebalance { "on" } else { "off" },
         b.quota_resets,
+        b.settings_changes,
         setup.max_term,
+        setup.max_revision,
+        setup.max_depth,
         setup.timeout_ticks,
+        setup.master_ticks,
         setup.max_count
     );
     if setup.timing == crate::setup::Timing::Timed {
@@ -213,6 +243,27 @@ pub fn describe_bounds(setup: &Setup) -> String {
     s
 }
 
+/// The order in which states are visited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Search {
+    /// Depth first: little memory.
+    Dfs,
+    /// Breadth first: short violations first, more memory.
+    Bfs,
+}
+
+/// When a check may stop before the whole space is visited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopAt {
+    /// Never: visit everything within the bounds.
+    Never,
+    /// At the first violation of any always-property.
+    AnyViolation,
+    /// At the first violation of the always-property of this name.
+    Violation(String),
+}
+
 /// How a check runs.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -222,6 +273,10 @@ pub struct RunOptions {
     pub progress: bool,
     /// Most states the counterexample minimiser may visit.
     pub minimise_limit: usize,
+    /// Visiting order.
+    pub search: Search,
+    /// When to stop early (a bug hunt rather than a proof).
+    pub stop_at: StopAt,
 }
 
 impl Default for RunOptions {
@@ -229,7 +284,9 @@ impl Default for RunOptions {
         RunOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             progress: false,
-            minimise_limit: 3_000_000,
+            minimise_limit: 1_000_000,
+            search: Search::Dfs,
+            stop_at: StopAt::Never,
         }
     }
 }
@@ -254,16 +311,51 @@ pub fn readable(model: &FailoverModel, path: &Path<State, Action>) -> Vec<TraceS
 /// A state predicate to search for.
 type Goal<'a> = Box<dyn Fn(&State) -> bool + 'a>;
 
+/// Peak resident memory of this process, in MiB (from `/proc`; 0 where unavailable).
+pub fn peak_rss_mib() -> u64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return 0;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kib| kib / 1024)
+}
+
 /// Checks `setup` exhaustively (within its bounds) and reports.
 pub fn run(setup: &Setup, options: &RunOptions) -> Report {
     let model = FailoverModel::new(setup.clone());
     let properties = model.properties();
     let started = Instant::now();
-    let checker = model
+    let builder = model
         .clone()
         .checker()
         .threads(options.threads.max(1))
-        .spawn_dfs();
+        .target_max_depth(setup.max_depth);
+    let builder = match &options.stop_at {
+        StopAt::Never => builder,
+        StopAt::AnyViolation => builder.finish_when(HasDiscoveries::AnyFailures),
+        StopAt::Violation(name) => {
+            let names = properties.iter().map(|p| p.name).filter(|n| n == name);
+            builder.finish_when(HasDiscoveries::AnyOf(names.collect()))
+        }
+    };
+    match options.search {
+        Search::Dfs => finish(builder.spawn_dfs(), &model, setup, options, started),
+        Search::Bfs => finish(builder.spawn_bfs(), &model, setup, options, started),
+    }
+}
+
+/// Waits for `checker` (showing progress), then reports.
+fn finish(
+    checker: impl Checker<FailoverModel>,
+    model: &FailoverModel,
+    setup: &Setup,
+    options: &RunOptions,
+    started: Instant,
+) -> Report {
+    let properties = model.properties();
     let mut last = Instant::now();
     while !checker.is_done() {
         std::thread::sleep(Duration::from_millis(200));
@@ -272,14 +364,15 @@ pub fn run(setup: &Setup, options: &RunOptions) -> Report {
             let secs = started.elapsed().as_secs_f64();
             let unique = checker.unique_state_count();
             eprintln!(
-                "  {} {} nodes {}: {} unique states, {:.0}/s, depth {}, {:.0} s",
+                "  {} {} nodes {}: {} unique states, {:.0}/s, depth {}, {:.0} s, {} MiB",
                 setup.design,
                 setup.nodes,
                 setup.timing,
                 unique,
                 unique as f64 / secs,
                 checker.max_depth(),
-                secs
+                secs,
+                peak_rss_mib()
             );
             let _ = std::io::stderr().flush();
         }
@@ -287,15 +380,29 @@ pub fn run(setup: &Setup, options: &RunOptions) -> Report {
     let checker = checker.join();
     let elapsed = started.elapsed().as_secs_f64();
     let discoveries = checker.discoveries();
+    let depth_bound_reached = checker.max_depth() >= setup.max_depth;
     // With the default finish condition the run stops early only if every property has a
-    // discovery; anything else ends with the whole space visited.
-    let exhaustive = checker.is_done() && discoveries.len() < properties.len();
+    // discovery; anything else ends with the whole space visited. A bug hunt that stopped
+    // at its violation is not exhaustive.
+    let stopped_early = match &options.stop_at {
+        StopAt::Never => false,
+        StopAt::AnyViolation => properties
+            .iter()
+            .any(|p| p.expectation == Expectation::Always && discoveries.contains_key(p.name)),
+        StopAt::Violation(name) => discoveries.contains_key(name.as_str()),
+    };
+    let exhaustive = checker.is_done()
+        && discoveries.len() < properties.len()
+        && !depth_bound_reached
+        && !stopped_early;
+    let watch_cut = discoveries.contains_key(WATCH_CUT);
     let mut reports = Vec::new();
-    for property in &properties {
+    for property in properties.iter().filter(|p| !PROBES.contains(&p.name)) {
         let discovered = discoveries.get(property.name);
+        let cut_short = watch_cut && TIME_BOUNDS.contains(&property.name);
         let (kind, status) = match (&property.expectation, discovered) {
             (Expectation::Always, Some(_)) => ("always", Status::Violated),
-            (Expectation::Always, None) if exhaustive => ("always", Status::Holds),
+            (Expectation::Always, None) if exhaustive && !cut_short => ("always", Status::Holds),
             (Expectation::Always, None) => ("always", Status::Unknown),
             (Expectation::Sometimes, Some(_)) => ("sometimes", Status::Witnessed),
             (Expectation::Sometimes, None) if exhaustive => ("sometimes", Status::NotFound),
@@ -319,12 +426,11 @@ pub fn run(setup: &Setup, options: &RunOptions) -> Report {
         .iter()
         .map(|p| {
             let condition = p.condition;
-            let model = &model;
             Box::new(move |s: &State| !condition(model, s)) as Goal<'_>
         })
         .collect();
     let goal_refs: Vec<&dyn Fn(&State) -> bool> = goals.iter().map(|g| g.as_ref()).collect();
-    let shortest = trace::shortest_paths(&model, &goal_refs, options.minimise_limit);
+    let shortest = trace::shortest_paths(model, &goal_refs, options.minimise_limit);
     for (property, shortest) in violated.iter().zip(shortest) {
         let report = reports
             .iter_mut()
@@ -332,8 +438,8 @@ pub fn run(setup: &Setup, options: &RunOptions) -> Report {
             .expect("every property has a report");
         report.shortest = shortest.is_some();
         let path = shortest.unwrap_or_else(|| discoveries[property.name].clone());
-        report.trace = readable(&model, &path);
-        report.explorer_path = Some(format!("#/steps/{}", path.encode(&model)));
+        report.trace = readable(model, &path);
+        report.explorer_path = Some(format!("#/steps/{}", path.encode(model)));
     }
     let unique_states = checker.unique_state_count();
     Report {
@@ -343,6 +449,9 @@ pub fn run(setup: &Setup, options: &RunOptions) -> Report {
         bounds: setup.bounds,
         setup: setup.clone(),
         exhaustive,
+        cut_at_bound: discoveries.contains_key(crate::properties::CUT_AT_BOUND),
+        depth_bound_reached,
+        peak_rss_mib: peak_rss_mib(),
         unique_states,
         states: checker.state_count(),
         max_depth: checker.max_depth(),

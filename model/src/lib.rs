@@ -1,15 +1,19 @@
 //! # failover-model
 //!
 //! A stateright model that drives `failover-core` nodes through every interleaving of
-//! crashes (clean and unclean), late `nodedown`s, pauses, restarts, message loss and
-//! reordering, partitions, rebalances and quota resets, and checks the properties of
+//! crashes (clean and unclean), late `nodedown`s, pauses, restarts, disk loss, message
+//! loss, duplication and reordering, partitions and one-way cuts, rebalances, quota resets
+//! and settings changes, and checks the properties of
 //! `specs/properties.md`.
 //!
 //! ## Map
 //! - [`setup`]: what a check explores ([`Setup`], [`Timing`], [`Bounds`]).
-//! - [`state`]: the world's state (nodes, disks, network, notices, ghost facts) and actions.
+//! - [`state`]: the world's state (nodes, disks, network, cut links, notices) and actions.
 //! - [`model`]: the stateright [`stateright::Model`]; it feeds inputs to
 //!   `NodeState::step` and carries out each `Ready`, persisting as a step of its own.
+//! - [`observe`]: the observer's ghost facts (what is on a majority of disks, the chain of
+//!   committed configs, proposals by deposed or failed-over nodes, heartbeat silence,
+//!   the time bounds being watched), computed without the core's own rules.
 //! - [`properties`]: the named properties.
 //! - [`trace`]: readable steps and the shortest path to a violation.
 //! - [`check`]: running a check and its report (table, traces, JSON).
@@ -20,11 +24,12 @@
 
 pub mod check;
 pub mod model;
+pub mod observe;
 pub mod properties;
 pub mod setup;
 pub mod state;
 pub mod trace;
 
-pub use check::{run, Report, RunOptions, Status};
+pub use check::{run, Report, RunOptions, Search, Status, StopAt};
 pub use model::FailoverModel;
-pub use setup::{Bounds, Setup, Timing};
+pub use setup::{Bounds, NetworkMode, Setup, Start, Timing};

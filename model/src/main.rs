@@ -2,8 +2,8 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use failover_core::Design;
-use failover_model::check::{self, Report, RunOptions, Status};
-use failover_model::{FailoverModel, Setup, Timing};
+use failover_model::check::{self, Report, RunOptions, Search, Status, StopAt};
+use failover_model::{FailoverModel, NetworkMode, Setup, Start, Timing};
 use stateright::{Checker, Model, UniformChooser};
 use std::process::ExitCode;
 
@@ -60,6 +60,43 @@ impl From<TimingArg> for Timing {
     }
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum StartArg {
+    /// Term 1, n0 orchestrator, every node up to date.
+    Settled,
+    /// Empty disks: the nodes elect the first orchestrator.
+    Fresh,
+}
+
+impl From<StartArg> for Start {
+    fn from(s: StartArg) -> Self {
+        match s {
+            StartArg::Settled => Start::Settled,
+            StartArg::Fresh => Start::Fresh,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NetworkArg {
+    /// FIFO per link; a copy of a message already queued is merged into it.
+    Fifo,
+    /// Any message in flight may arrive next (reordering across a reconnect).
+    Unordered,
+    /// As the transport's outbox: FIFO per link, every copy queued.
+    Outbox,
+}
+
+impl From<NetworkArg> for NetworkMode {
+    fn from(n: NetworkArg) -> Self {
+        match n {
+            NetworkArg::Fifo => NetworkMode::Fifo,
+            NetworkArg::Unordered => NetworkMode::Unordered,
+            NetworkArg::Outbox => NetworkMode::Outbox,
+        }
+    }
+}
+
 /// The model to check; unset bounds take the defaults of the design, size and timing.
 #[derive(Args, Clone)]
 struct ModelArgs {
@@ -72,6 +109,15 @@ struct ModelArgs {
     /// async: any interleaving (safety); timed: global clock, bounded delivery (time bounds).
     #[arg(long, value_enum)]
     timing: Option<TimingArg>,
+    /// Where runs start.
+    #[arg(long, value_enum)]
+    start: Option<StartArg>,
+    /// What the network may do with messages in flight.
+    #[arg(long, value_enum)]
+    network: Option<NetworkArg>,
+    /// Messages a directed link holds (more are dropped, as a full outbox drops them).
+    #[arg(long)]
+    link_capacity: Option<u8>,
     /// Clean shutdowns (nodedown at once).
     #[arg(long)]
     clean_shutdowns: Option<u8>,
@@ -81,31 +127,59 @@ struct ModelArgs {
     /// Restarts from disk.
     #[arg(long)]
     restarts: Option<u8>,
+    /// Losses of a stopped node's disk (it restarts blank and rejoins; needs --restarts).
+    #[arg(long)]
+    disk_losses: Option<u8>,
     /// Pauses (each can resume with stale state).
     #[arg(long)]
     pauses: Option<u8>,
     /// Lost messages.
     #[arg(long)]
     losses: Option<u8>,
+    /// Messages delivered twice.
+    #[arg(long)]
+    duplicates: Option<u8>,
+    /// Reconnects that drop everything queued on a link.
+    #[arg(long)]
+    link_drops: Option<u8>,
     /// Ticks at which a node misses a live peer's heartbeat (false suspicion).
     #[arg(long)]
     late_heartbeats: Option<u8>,
-    /// Partitions (each can heal).
+    /// Symmetric partitions (each can heal).
     #[arg(long)]
     partitions: Option<u8>,
+    /// One-way cuts: a deaf node, or one link down in one direction (each can heal).
+    #[arg(long)]
+    one_way_cuts: Option<u8>,
     /// Rebalances started.
     #[arg(long)]
     rebalances: Option<u8>,
+    /// Steps of each rebalance (one committed per tick).
+    #[arg(long)]
+    rebalance_steps: Option<u32>,
+    /// canAbortRebalance at the start: a failover aborts a running rebalance.
+    #[arg(long)]
+    can_abort_rebalance: Option<bool>,
     /// Failover-count resets.
     #[arg(long)]
     quota_resets: Option<u8>,
-    /// Highest term explored.
+    /// Settings changes (auto-failover on/off, canAbortRebalance on/off).
+    #[arg(long)]
+    settings_changes: Option<u8>,
+    /// Highest term expanded.
     #[arg(long)]
     max_term: Option<u32>,
+    /// Highest config revision expanded.
+    #[arg(long)]
+    max_revision: Option<u32>,
+    /// Longest path explored (a run that reaches it is not exhaustive).
+    #[arg(long)]
+    max_depth: Option<usize>,
     /// Auto-failover timeout in ticks.
     #[arg(long)]
     timeout_ticks: Option<u32>,
-    /// Ticks of silence after which a peer no longer counts for master choice.
+    /// Ticks of silence after which a peer no longer counts as heard (master choice,
+    /// check-quorum).
     #[arg(long)]
     master_ticks: Option<u32>,
     /// Failover quota.
@@ -139,13 +213,24 @@ impl ModelArgs {
         set!(b.clean_shutdowns, self.clean_shutdowns);
         set!(b.unclean_shutdowns, self.unclean_shutdowns);
         set!(b.restarts, self.restarts);
+        set!(b.disk_losses, self.disk_losses);
         set!(b.pauses, self.pauses);
         set!(b.losses, self.losses);
+        set!(b.duplicates, self.duplicates);
+        set!(b.link_drops, self.link_drops);
         set!(b.late_heartbeats, self.late_heartbeats);
         set!(b.partitions, self.partitions);
+        set!(b.one_way_cuts, self.one_way_cuts);
         set!(b.rebalances, self.rebalances);
         set!(b.quota_resets, self.quota_resets);
-        set!(s.max_term, self.max_term);
+        set!(b.settings_changes, self.settings_changes);
+        set!(s.start, self.start.map(Start::from));
+        set!(s.network, self.network.map(NetworkMode::from));
+        set!(s.link_capacity, self.link_capacity);
+        set!(s.rebalance_steps, self.rebalance_steps);
+        set!(s.can_abort_rebalance, self.can_abort_rebalance);
+        set!(s.max_revision, self.max_revision);
+        set!(s.max_depth, self.max_depth);
         set!(s.timeout_ticks, self.timeout_ticks);
         set!(s.master_ticks, self.master_ticks);
         set!(s.max_count, self.max_count);
@@ -155,6 +240,12 @@ impl ModelArgs {
             s.horizon = s.failover_bound() + 2;
         }
         set!(s.horizon, self.horizon);
+        // In timed, a node asks for a term at most once a tick: keep the term bound above
+        // what the horizon allows, unless asked for another.
+        if s.timing == Timing::Timed && self.max_term.is_none() {
+            s.max_term = u32::from(s.horizon) * u32::from(s.nodes) + 2;
+        }
+        set!(s.max_term, self.max_term);
         s.unsafe_send_before_persist = self.unsafe_send_before_persist;
         s.validate()?;
         Ok(s)
@@ -172,9 +263,22 @@ struct CheckArgs {
     /// Checker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Visiting order: dfs (little memory) or bfs (short violations first).
+    #[arg(long, value_enum, default_value = "dfs")]
+    search: SearchArg,
+    /// Hunt rather than prove: stop at the first violation (of the property named, if one
+    /// is given). The run is then not exhaustive.
+    #[arg(long, value_name = "PROPERTY", num_args = 0..=1, default_missing_value = "")]
+    until_violated: Option<String>,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SearchArg {
+    Dfs,
+    Bfs,
 }
 
 #[derive(Args)]
@@ -211,6 +315,8 @@ fn main() -> ExitCode {
             model: ModelArgs::parse_default(),
             all: false,
             threads: None,
+            search: SearchArg::Dfs,
+            until_violated: None,
             json: None,
         })
     });
@@ -248,13 +354,27 @@ fn options(threads: Option<usize>) -> RunOptions {
     o
 }
 
+fn check_options(args: &CheckArgs) -> RunOptions {
+    let mut o = options(args.threads);
+    o.search = match args.search {
+        SearchArg::Dfs => Search::Dfs,
+        SearchArg::Bfs => Search::Bfs,
+    };
+    o.stop_at = match args.until_violated.as_deref() {
+        None => StopAt::Never,
+        Some("") => StopAt::AnyViolation,
+        Some(name) => StopAt::Violation(name.to_string()),
+    };
+    o
+}
+
 fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     std::fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn check_command(args: CheckArgs) -> ExitCode {
-    let options = options(args.threads);
+    let options = check_options(&args);
     if args.all {
         return check_all(&args, &options);
     }

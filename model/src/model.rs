@@ -1,14 +1,14 @@
 //! The stateright [`Model`]: the world around `failover-core` nodes. It delivers inputs to
 //! [`NodeState::step`] and carries out the [`Ready`] it returns, one world event per step;
-//! it never decides anything about the protocol itself.
+//! it never decides anything about the protocol itself. What it sees goes to the observer
+//! ([`crate::observe`]).
 
-use crate::setup::{Setup, Timing};
-use crate::state::{
-    Action, AdminKind, Ghost, Network, Notice, Pending, Slot, Spent, State, Status, Watch,
-};
+use crate::observe::Ghost;
+use crate::setup::{NetworkMode, Setup, Start, Timing};
+use crate::state::{Action, AdminKind, Cut, Network, Notice, Pending, Slot, Spent, State, Status};
 use failover_core::{
-    AdminCommand, Blocked, Commit, Design, Event, Input, Message, NodeId, NodeState, Outgoing,
-    Params, Ready, Settings,
+    AdminCommand, Input, Message, NodeId, NodeState, Outgoing, Params, Persistent, Ready, Settings,
+    SettingsChange,
 };
 use stateright::Model;
 use std::collections::BTreeSet;
@@ -44,6 +44,7 @@ impl FailoverModel {
             enabled: true,
             timeout_ticks: setup.timeout_ticks,
             max_count: setup.max_count,
+            can_abort_rebalance: setup.can_abort_rebalance,
         };
         FailoverModel {
             setup,
@@ -52,26 +53,31 @@ impl FailoverModel {
         }
     }
 
-    fn ids(&self) -> impl Iterator<Item = NodeId> {
+    pub(crate) fn ids(&self) -> impl Iterator<Item = NodeId> {
         (0..self.setup.nodes).map(NodeId)
     }
 
-    fn params(&self, node: NodeId) -> &Params {
+    pub(crate) fn params(&self, node: NodeId) -> &Params {
         &self.params[node.0 as usize]
     }
 
-    fn timed(&self) -> bool {
+    pub(crate) fn timed(&self) -> bool {
         self.setup.timing == Timing::Timed
-    }
-
-    fn majority(&self) -> usize {
-        self.params[0].majority()
     }
 
     /// Whether `node` can take an input now.
     fn ready_for_input(state: &State, node: NodeId) -> bool {
         let slot = state.slot(node);
         slot.status == Status::Running && slot.pending == Pending::Idle
+    }
+
+    /// Whether the search stops expanding `state`: some node knows a term or a revision
+    /// beyond the bounds.
+    pub fn at_bound(&self, state: &State) -> bool {
+        state.nodes.iter().any(|slot| {
+            slot.node.term() > self.setup.max_term
+                || slot.node.config().revision > self.setup.max_revision
+        })
     }
 
     /// Feeds `input` to `node` and carries out the result. Returns false if the node refused
@@ -81,35 +87,28 @@ impl FailoverModel {
         let Ok(ready) = slot.node.step(&self.params[node.0 as usize], input) else {
             return false;
         };
+        self.observe_step(state, node, &ready);
         self.carry_out(state, node, ready);
         true
     }
 
     fn carry_out(&self, state: &mut State, node: NodeId, ready: Ready) {
-        for event in &ready.events {
-            match event {
-                Event::FailoverBlocked {
-                    reason: Blocked::RebalanceRunning,
-                    ..
-                } => state.ghost.blocked_by_rebalance = true,
-                Event::FailoverBlocked {
-                    reason: Blocked::QuotaExhausted,
-                    ..
-                } => state.ghost.blocked_by_quota = true,
-                _ => {}
-            }
-        }
-        if let Some(commit) = &ready.commit {
-            self.observe_commit(state, commit);
-        }
+        let slot = &mut state.nodes[node.0 as usize];
         if ready.persist.is_some() && self.setup.unsafe_send_before_persist {
+            slot.pending = Pending::Persist(Vec::new());
             self.send(state, node, ready.messages);
-            state.nodes[node.0 as usize].pending = Pending::Persist(Vec::new());
         } else if ready.persist.is_some() {
-            state.nodes[node.0 as usize].pending = Pending::Persist(ready.messages);
+            slot.pending = Pending::Persist(ready.messages);
         } else {
             self.send(state, node, ready.messages);
         }
+    }
+
+    /// Writes `node`'s state to its disk.
+    fn persist(&self, state: &mut State, node: NodeId) {
+        let slot = &mut state.nodes[node.0 as usize];
+        let before = std::mem::replace(&mut slot.disk, slot.node.persistent.clone());
+        self.observe_persist(state, node, &before);
     }
 
     /// Puts messages on the network. Heartbeats are left out: the model hands a node the
@@ -117,19 +116,24 @@ impl FailoverModel {
     /// covers any delay or loss of them without keeping them in flight.
     fn send(&self, state: &mut State, src: NodeId, messages: Vec<Outgoing>) {
         for Outgoing { to, msg } in messages {
+            if matches!(msg, Message::Heartbeat { .. }) {
+                continue;
+            }
+            self.observe_send(state, src, &msg);
             let down = matches!(state.slot(to).status, Status::Down { .. });
-            let heartbeat = matches!(msg, Message::Heartbeat { .. });
-            if !down && !heartbeat && state.connected(src, to) {
-                state.network.send(src, to, msg);
+            if !down && state.link_up(src, to) {
+                let merge = self.setup.network != NetworkMode::Outbox;
+                state
+                    .network
+                    .send(src, to, msg, self.setup.link_capacity, merge);
             }
         }
     }
 
-    /// The peers whose heartbeats `node` can hear: running and reachable.
-    fn audible(&self, state: &State, node: NodeId) -> Vec<NodeId> {
+    /// The peers whose heartbeats `node` can hear: running, on a link that is up.
+    pub(crate) fn audible(&self, state: &State, node: NodeId) -> Vec<NodeId> {
         self.ids()
-            .filter(|p| *p != node)
-            .filter(|p| state.slot(*p).status == Status::Running && state.connected(node, *p))
+            .filter(|p| *p != node && state.running(*p) && state.link_up(*p, node))
             .collect()
     }
 
@@ -139,113 +143,8 @@ impl FailoverModel {
             let msg = state.slot(*peer).node.heartbeat(self.params(*peer));
             self.step_node(state, node, Input::Message { from: *peer, msg });
         }
+        self.observe_tick(state, node, heard);
         self.step_node(state, node, Input::Tick);
-    }
-
-    /// Records what a commit means for the properties.
-    fn observe_commit(&self, state: &mut State, commit: &Commit) {
-        // Steps taken earlier in this same world step (a deposed runner stepping down, say)
-        // count before the commit.
-        self.observe_rebalance(state);
-        let majority = self.majority();
-        let ghost = &mut state.ghost;
-        if self.setup.design == Design::Fenced {
-            ghost.acted.insert((commit.term, commit.by));
-        }
-        if ghost.records.iter().any(|r| r.node == commit.by) {
-            ghost.failed_over_acted = true;
-        }
-        let config = &commit.config;
-        for record in &config.history {
-            if ghost.records.contains(record) {
-                continue;
-            }
-            if ghost.rebalance.is_some_and(|runner| runner != record.node) {
-                ghost.during_rebalance = true;
-            }
-            let holders = state
-                .nodes
-                .iter()
-                .filter(|slot| slot.disk.config.history.contains(record))
-                .count();
-            if holders < majority {
-                ghost.without_majority = true;
-            }
-            ghost.records.insert(*record);
-            if ghost.watch.is_some_and(|w| w.node == record.node) {
-                ghost.watch = None;
-            }
-        }
-        let key = (commit.term, config.revision);
-        if key > ghost.newest_commit {
-            ghost.newest_commit = key;
-            ghost.quota_spent = config.failover_count >= config.settings.max_count;
-        }
-        if ghost.rebalance == Some(commit.by) && config.rebalance != Some(commit.by) {
-            ghost.rebalance = None;
-        }
-        if config.rebalance == Some(commit.by) && ghost.rebalance.is_none() {
-            ghost.rebalance = Some(commit.by);
-            if ghost.watch.is_some_and(|w| w.node != commit.by) {
-                ghost.watch = None;
-            }
-        }
-    }
-
-    /// A rebalance really runs while its runner is up, still acts as orchestrator and still
-    /// has it running in its own config: it ends when the runner stops it, dies, is
-    /// failed over or steps down.
-    fn observe_rebalance(&self, state: &mut State) {
-        if let Some(runner) = state.ghost.rebalance {
-            let slot = state.slot(runner);
-            let runs = !matches!(slot.status, Status::Down { .. })
-                && slot.node.is_orchestrator(self.params(runner))
-                && slot.node.config().rebalance == Some(runner)
-                && !state.ghost.records.iter().any(|r| r.node == runner);
-            if !runs {
-                state.ghost.rebalance = None;
-            }
-        }
-    }
-
-    /// Bookkeeping of a fault that hits `lost` (a node that stops, pauses or is cut off).
-    fn observe_loss(&self, state: &mut State, lost: &[NodeId]) {
-        for node in lost {
-            let slot = state.slot(*node);
-            if slot.node.is_orchestrator(self.params(*node)) {
-                state.ghost.lost_orchestrators.insert(*node);
-            }
-        }
-        if !self.timed() {
-            return;
-        }
-        state.ghost.disturbed.extend(lost.iter().copied());
-        let arm = match lost {
-            [node] => self.calm_apart_from(state, *node).then(|| Watch {
-                node: *node,
-                since: state.now,
-                orchestrator: state.ghost.lost_orchestrators.contains(node)
-                    && state.slot(*node).node.is_orchestrator(self.params(*node)),
-            }),
-            _ => None,
-        };
-        state.ghost.watch = arm;
-    }
-
-    /// Whether the cluster is healthy apart from `node`, so that `node`'s loss must be
-    /// failed over in time: no other fault in force, quota left, no other rebalance.
-    fn calm_apart_from(&self, state: &State, node: NodeId) -> bool {
-        let ghost = &state.ghost;
-        let failed_over = |n: NodeId| ghost.records.iter().any(|r| r.node == n);
-        ghost.watch.is_none()
-            && state.partition.is_none()
-            && !failed_over(node)
-            && !ghost.quota_spent
-            && ghost.rebalance.is_none_or(|runner| runner == node)
-            && self
-                .ids()
-                .filter(|n| *n != node && !failed_over(*n))
-                .all(|n| state.slot(n).status == Status::Running)
     }
 
     fn notice_due(&self, state: &State, late: bool) -> u8 {
@@ -280,15 +179,14 @@ impl FailoverModel {
     /// the clock is the only source of branching besides faults.
     fn settle(&self, state: &mut State) {
         for _ in 0..100_000 {
-            let running = |s: &State, n: NodeId| s.slot(n).status == Status::Running;
             if let Some(n) = self
                 .ids()
-                .find(|n| running(state, *n) && state.slot(*n).pending != Pending::Idle)
+                .find(|n| state.running(*n) && state.slot(*n).pending != Pending::Idle)
             {
                 let slot = &mut state.nodes[n.0 as usize];
                 match std::mem::replace(&mut slot.pending, Pending::Idle) {
                     Pending::Persist(messages) => {
-                        slot.disk = slot.node.persistent.clone();
+                        self.persist(state, n);
                         self.send(state, n, messages);
                     }
                     Pending::Send(messages) => self.send(state, n, messages),
@@ -300,14 +198,18 @@ impl FailoverModel {
             if let Some(notice) = state
                 .notices
                 .iter()
-                .find(|n| n.due <= now && running(state, n.to))
+                .find(|n| n.due <= now && state.running(n.to))
                 .copied()
             {
                 state.notices.remove(&notice);
                 self.step_node(state, notice.to, Input::NodeDown { peer: notice.about });
                 continue;
             }
-            let next = state.network.heads().find(|e| running(state, e.dst));
+            let next = state
+                .network
+                .deliverable(false)
+                .into_iter()
+                .find(|e| state.running(e.dst));
             if let Some(envelope) = next {
                 state.network.remove(&envelope);
                 let input = Input::Message {
@@ -322,20 +224,55 @@ impl FailoverModel {
         panic!("the network never went quiet: a message loop between nodes");
     }
 
-    fn admin_command(kind: AdminKind) -> AdminCommand {
+    fn admin_command(&self, state: &State, node: NodeId, kind: AdminKind) -> AdminCommand {
+        let settings = state.slot(node).node.config().settings;
         match kind {
-            AdminKind::StartRebalance => AdminCommand::StartRebalance,
+            AdminKind::StartRebalance => AdminCommand::StartRebalance {
+                steps: self.setup.rebalance_steps,
+            },
             AdminKind::StopRebalance => AdminCommand::StopRebalance,
             AdminKind::ResetCount => AdminCommand::ResetCount,
+            AdminKind::ToggleEnabled => AdminCommand::ChangeSettings(SettingsChange {
+                enabled: Some(!settings.enabled),
+                ..SettingsChange::default()
+            }),
+            AdminKind::ToggleAbort => AdminCommand::ChangeSettings(SettingsChange {
+                can_abort_rebalance: Some(!settings.can_abort_rebalance),
+                ..SettingsChange::default()
+            }),
         }
     }
 
-    fn partitions(&self) -> Vec<BTreeSet<NodeId>> {
-        let mut sides: Vec<BTreeSet<NodeId>> = self.ids().map(|n| BTreeSet::from([n])).collect();
-        if self.setup.nodes >= 4 {
-            sides.push(self.ids().take(self.setup.nodes as usize / 2).collect());
+    fn cuts(&self) -> Vec<(Cut, bool)> {
+        let b = &self.setup.bounds;
+        let mut cuts = Vec::new();
+        if b.partitions > 0 {
+            for n in self.ids() {
+                cuts.push((Cut::Isolate(BTreeSet::from([n])), false));
+            }
+            if self.setup.nodes >= 4 {
+                let half = self.ids().take(self.setup.nodes as usize / 2).collect();
+                cuts.push((Cut::Isolate(half), false));
+            }
         }
-        sides
+        if b.one_way_cuts > 0 {
+            for n in self.ids() {
+                cuts.push((Cut::Deafen(n), true));
+            }
+            for from in self.ids() {
+                for to in self.ids().filter(|to| *to != from) {
+                    cuts.push((Cut::OneWay { from, to }, true));
+                }
+            }
+        }
+        cuts
+    }
+
+    fn initial_node(&self, params: &Params) -> NodeState {
+        match self.setup.start {
+            Start::Settled => NodeState::settled(params, self.settings, NodeId(0)),
+            Start::Fresh => NodeState::restart(params, Persistent::fresh(params, self.settings)),
+        }
     }
 }
 
@@ -344,12 +281,11 @@ impl Model for FailoverModel {
     type Action = Action;
 
     fn init_states(&self) -> Vec<State> {
-        let orchestrator = NodeId(0);
         let nodes = self
             .params
             .iter()
             .map(|params| {
-                let node = NodeState::settled(params, self.settings, orchestrator);
+                let node = self.initial_node(params);
                 Slot {
                     status: Status::Running,
                     disk: node.persistent.clone(),
@@ -358,18 +294,38 @@ impl Model for FailoverModel {
                 }
             })
             .collect();
-        vec![State {
+        let n = usize::from(self.setup.nodes);
+        let mut state = State {
             now: 0,
             nodes,
             network: Network::default(),
             notices: BTreeSet::new(),
-            partition: None,
+            cut: None,
             spent: Spent::default(),
-            ghost: Ghost::default(),
-        }]
+            ghost: Ghost {
+                silence: vec![0; n * n],
+                ..Ghost::default()
+            },
+        };
+        // The first config is committed: it is on every disk.
+        for node in self.ids() {
+            let nothing = Persistent {
+                promised: 0,
+                accepted_term: u32::MAX,
+                ..Persistent::fresh(self.params(node), self.settings)
+            };
+            self.observe_persist(&mut state, node, &nothing);
+        }
+        let first = &state.nodes[0].disk;
+        let slot = (first.accepted_term, first.config.revision);
+        state.ghost.committed.insert(slot, first.config.clone());
+        vec![state]
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        if self.at_bound(state) {
+            return;
+        }
         let b = &self.setup.bounds;
         let spent = &state.spent;
         // A node that owes a disk write (and the sends that wait for it) goes first: those
@@ -377,9 +333,9 @@ impl Model for FailoverModel {
         // the sends, so letting others move in between adds states but no behaviour. What
         // matters is kept: the node may die before the write, or after it and before the
         // sends.
-        let owing = self.ids().find(|n| {
-            state.slot(*n).status == Status::Running && state.slot(*n).pending != Pending::Idle
-        });
+        let owing = self
+            .ids()
+            .find(|n| state.running(*n) && state.slot(*n).pending != Pending::Idle);
         if let (Some(n), Timing::Async) = (owing, self.setup.timing) {
             match state.slot(n).pending {
                 Pending::Persist(_) => actions.push(Action::Persist(n)),
@@ -418,14 +374,27 @@ impl Model for FailoverModel {
             }
             Timing::Timed => {
                 if state.now < self.setup.horizon {
-                    actions.push(Action::Advance);
+                    actions.push(Action::Advance { late: None });
+                    if spent.late_heartbeats < b.late_heartbeats {
+                        for node in self.ids().filter(|n| state.running(*n)) {
+                            for peer in self.audible(state, node) {
+                                actions.push(Action::Advance {
+                                    late: Some((node, peer)),
+                                });
+                            }
+                        }
+                    }
                 }
             }
         }
-        // Deliveries (`timed` delivers in `settle`) and losses.
+        // Deliveries (`timed` delivers in `settle`), duplicates, losses, reconnects.
         if !self.timed() {
-            for envelope in state.network.heads() {
+            let unordered = self.setup.network == NetworkMode::Unordered;
+            for envelope in state.network.deliverable(unordered) {
                 if Self::ready_for_input(state, envelope.dst) {
+                    if spent.duplicates < b.duplicates {
+                        actions.push(Action::Duplicate(envelope.clone()));
+                    }
                     actions.push(Action::Deliver(envelope));
                 }
             }
@@ -438,6 +407,11 @@ impl Model for FailoverModel {
         if spent.losses < b.losses {
             for envelope in state.network.all() {
                 actions.push(Action::Lose(envelope));
+            }
+        }
+        if spent.link_drops < b.link_drops {
+            for (src, dst) in state.network.busy_links() {
+                actions.push(Action::DropLink(src, dst));
             }
         }
         // Faults.
@@ -461,6 +435,10 @@ impl Model for FailoverModel {
                     if spent.restarts < b.restarts {
                         actions.push(Action::Restart(n));
                     }
+                    let blank = state.slot(n).disk.rejoining;
+                    if spent.disk_losses < b.disk_losses && !blank {
+                        actions.push(Action::LoseDisk(n));
+                    }
                 }
             }
             match state.slot(n).status {
@@ -469,14 +447,20 @@ impl Model for FailoverModel {
                 _ => {}
             }
         }
-        match &state.partition {
-            None if spent.partitions < b.partitions => {
-                for side in self.partitions() {
-                    actions.push(Action::Partition(side));
+        match &state.cut {
+            None => {
+                for (cut, one_way) in self.cuts() {
+                    let left = if one_way {
+                        spent.one_way_cuts < b.one_way_cuts
+                    } else {
+                        spent.partitions < b.partitions
+                    };
+                    if left {
+                        actions.push(Action::Cut(cut));
+                    }
                 }
             }
             Some(_) => actions.push(Action::Heal),
-            None => {}
         }
         // Administrators.
         for n in self.ids().filter(|n| Self::ready_for_input(state, *n)) {
@@ -489,6 +473,10 @@ impl Model for FailoverModel {
             if spent.quota_resets < b.quota_resets {
                 actions.push(Action::Admin(n, AdminKind::ResetCount));
             }
+            if spent.settings_changes < b.settings_changes {
+                actions.push(Action::Admin(n, AdminKind::ToggleEnabled));
+                actions.push(Action::Admin(n, AdminKind::ToggleAbort));
+            }
         }
     }
 
@@ -498,19 +486,36 @@ impl Model for FailoverModel {
             Action::Tick { node, heard } => {
                 if heard.len() < self.audible(&state, node).len() {
                     state.spent.late_heartbeats += 1;
-                    if self.timed() {
-                        state.ghost.disturbed.insert(node);
-                    }
                 }
                 self.tick(&mut state, node, &heard);
             }
-            Action::Advance => {
+            Action::Advance { late } => {
                 state.now += 1;
-                // Bounded delivery: every running node hears every live, reachable peer.
+                self.observe_clock(&mut state);
+                if let Some((node, peer)) = late {
+                    // A false suspicion: the failover bounds promise nothing about the two
+                    // nodes it touches, and `node` may count too few peers to hold office.
+                    // The suspected `peer` keeps its office: one follower's doubt must not
+                    // depose an orchestrator the others hear.
+                    state.spent.late_heartbeats += 1;
+                    state.ghost.disturbed.extend([node, peer]);
+                    state.ghost.office_disturbed.insert(node);
+                    state.ghost.watch = None;
+                    state.ghost.office_watch = None;
+                }
+                // Bounded delivery: every running node hears every live, reachable peer
+                // (but a late heartbeat).
                 let hearing: Vec<(NodeId, BTreeSet<NodeId>)> = self
                     .ids()
-                    .filter(|n| state.slot(*n).status == Status::Running)
-                    .map(|n| (n, self.audible(&state, n).into_iter().collect()))
+                    .filter(|n| state.running(*n))
+                    .map(|n| {
+                        let heard = self
+                            .audible(&state, n)
+                            .into_iter()
+                            .filter(|p| late != Some((n, *p)))
+                            .collect();
+                        (n, heard)
+                    })
                     .collect();
                 for (node, heard) in hearing {
                     self.tick(&mut state, node, &heard);
@@ -524,12 +529,30 @@ impl Model for FailoverModel {
                 };
                 self.step_node(&mut state, envelope.dst, input);
             }
+            Action::Duplicate(envelope) => {
+                state.spent.duplicates += 1;
+                let input = Input::Message {
+                    from: envelope.src,
+                    msg: envelope.msg,
+                };
+                self.step_node(&mut state, envelope.dst, input);
+            }
             Action::Lose(envelope) => {
                 state.spent.losses += 1;
                 state.network.remove(&envelope);
                 if self.timed() {
                     state.ghost.disturbed.extend([envelope.src, envelope.dst]);
                     state.ghost.watch = None;
+                    state.ghost.office_watch = None;
+                }
+            }
+            Action::DropLink(src, dst) => {
+                state.spent.link_drops += 1;
+                state.network.drop_link(src, dst);
+                if self.timed() {
+                    state.ghost.disturbed.extend([src, dst]);
+                    state.ghost.watch = None;
+                    state.ghost.office_watch = None;
                 }
             }
             Action::Persist(n) => {
@@ -539,10 +562,10 @@ impl Model for FailoverModel {
                 else {
                     return None;
                 };
-                slot.disk = slot.node.persistent.clone();
                 if !messages.is_empty() {
                     slot.pending = Pending::Send(messages);
                 }
+                self.persist(&mut state, n);
             }
             Action::Send(n) => {
                 let slot = &mut state.nodes[n.0 as usize];
@@ -566,7 +589,9 @@ impl Model for FailoverModel {
                 } else {
                     state.spent.unclean_shutdowns += 1;
                 }
-                self.observe_loss(&mut state, &[node]);
+                self.observe_loss(&mut state, &[node], false);
+                state.ghost.office_disturbed.insert(node);
+                self.observe_restart(&mut state, node);
                 let slot = &mut state.nodes[node.0 as usize];
                 slot.status = Status::Down { clean };
                 slot.pending = Pending::Idle;
@@ -574,17 +599,27 @@ impl Model for FailoverModel {
                 state.notices.retain(|n| n.to != node);
                 self.tell_peers(&mut state, node, !clean);
             }
+            Action::LoseDisk(n) => {
+                state.spent.disk_losses += 1;
+                let boot = u64::from(state.spent.disk_losses);
+                let blank = Persistent::blank(self.params(n), self.settings, boot);
+                let slot = &mut state.nodes[n.0 as usize];
+                slot.disk = blank;
+            }
             Action::Restart(n) => {
                 state.spent.restarts += 1;
                 let params = self.params(n);
                 let slot = &mut state.nodes[n.0 as usize];
                 slot.node = NodeState::restart(params, slot.disk.clone());
                 slot.status = Status::Running;
+                self.observe_restart(&mut state, n);
                 state.ghost.watch = None;
+                state.ghost.office_watch = None;
             }
             Action::Pause(n) => {
                 state.spent.pauses += 1;
-                self.observe_loss(&mut state, &[n]);
+                self.observe_loss(&mut state, &[n], false);
+                state.ghost.office_disturbed.insert(n);
                 state.nodes[n.0 as usize].status = Status::Paused;
                 self.tell_peers(&mut state, n, true);
             }
@@ -592,24 +627,29 @@ impl Model for FailoverModel {
                 let slot = &mut state.nodes[n.0 as usize];
                 slot.status = Status::Running;
                 let was_orchestrator = slot.node.is_orchestrator(self.params(n));
-                if was_orchestrator && state.ghost.records.iter().any(|r| r.node == n) {
-                    state.ghost.fenced_resumed = true;
+                if was_orchestrator && state.ghost.out.contains(&n) {
+                    state.ghost.seen.fenced_resumed = true;
                 }
                 self.cancel_notices(&mut state, |notice| notice.about != n);
                 state.ghost.watch = None;
+                state.ghost.office_watch = None;
             }
-            Action::Partition(side) => {
-                state.spent.partitions += 1;
-                let lost: Vec<NodeId> = side.iter().copied().collect();
-                self.observe_loss(&mut state, &lost);
-                state.partition = Some(side.clone());
-                let cut = |a: &NodeId, b: &NodeId| side.contains(a) != side.contains(b);
-                state.network.retain_links(|a, b| !cut(&a, &b));
+            Action::Cut(cut) => {
+                let one_way = !matches!(cut, Cut::Isolate(_));
+                if one_way {
+                    state.spent.one_way_cuts += 1;
+                } else {
+                    state.spent.partitions += 1;
+                }
+                let lost = self.cut_losses(&cut);
+                self.observe_loss(&mut state, &lost, matches!(cut, Cut::Deafen(_)));
+                state.network.retain_links(|a, b| !cut.blocks(a, b));
                 let due = self.notice_due(&state, true);
                 for a in self.ids() {
                     for b in self.ids() {
                         let up = !matches!(state.slot(a).status, Status::Down { .. });
-                        if cut(&a, &b) && up {
+                        // A receiver whose peer's frames stop gets nodedown for it.
+                        if cut.blocks(b, a) && up && a != b {
                             state.notices.insert(Notice {
                                 due,
                                 to: a,
@@ -618,23 +658,26 @@ impl Model for FailoverModel {
                         }
                     }
                 }
+                state.cut = Some(cut);
             }
             Action::Heal => {
-                let side = state.partition.take()?;
-                let cut = |a: &NodeId, b: &NodeId| side.contains(a) != side.contains(b);
-                self.cancel_notices(&mut state, |n| !cut(&n.to, &n.about));
+                let cut = state.cut.take()?;
+                self.cancel_notices(&mut state, |n| !cut.blocks(n.about, n.to));
                 state.ghost.watch = None;
+                state.ghost.office_watch = None;
             }
             Action::Admin(n, kind) => {
-                if !self.step_node(&mut state, n, Input::Admin(Self::admin_command(kind))) {
+                let command = self.admin_command(&state, n, kind);
+                if !self.step_node(&mut state, n, Input::Admin(command)) {
                     return None;
                 }
                 match kind {
-                    AdminKind::StartRebalance => {
-                        state.spent.rebalances += 1;
+                    AdminKind::StartRebalance => state.spent.rebalances += 1,
+                    AdminKind::ResetCount => state.spent.quota_resets += 1,
+                    AdminKind::ToggleEnabled | AdminKind::ToggleAbort => {
+                        state.spent.settings_changes += 1;
                         state.ghost.watch = None;
                     }
-                    AdminKind::ResetCount => state.spent.quota_resets += 1,
                     AdminKind::StopRebalance => {}
                 }
             }
@@ -642,15 +685,7 @@ impl Model for FailoverModel {
         if self.timed() {
             self.settle(&mut state);
         }
-        self.observe_rebalance(&mut state);
         Some(state)
-    }
-
-    fn within_boundary(&self, state: &State) -> bool {
-        state
-            .nodes
-            .iter()
-            .all(|slot| slot.node.term() <= self.setup.max_term)
     }
 
     fn properties(&self) -> Vec<stateright::Property<Self>> {

@@ -1,5 +1,6 @@
 //! The property catalogue: named sentences, each with why it matters. `specs/properties.md`
-//! explains them at length.
+//! explains them at length. Each reads facts the observer computed on its own
+//! ([`crate::observe`]), never the core's verdicts.
 
 use crate::model::FailoverModel;
 use crate::setup::{Setup, Timing};
@@ -14,24 +15,49 @@ pub const AT_MOST_ONE_FAILOVER: &str = "at most one failover per node";
 /// No more automatic failovers per quota period than `max_count`: the quota is what keeps
 /// a flapping network from emptying the cluster.
 pub const QUOTA_RESPECTED: &str = "failover quota respected";
-/// No failover of a node while another node's rebalance is committed as running: a
-/// failover in the middle of moving data can lose it.
+/// No failover while another node's rebalance runs in the same term, unless
+/// `canAbortRebalance` is on and the failover stops it in the same commit: a failover in
+/// the middle of moving data can lose it.
 pub const NO_FAILOVER_DURING_REBALANCE: &str = "no failover during rebalance";
-/// A failover is committed only once a majority has persisted it, so that no minority and
-/// no later crash can undo or contradict it.
-pub const NO_FAILOVER_WITHOUT_MAJORITY: &str = "no failover without a majority";
-/// In each term at most one node commits: a paused old orchestrator cannot act.
+/// No failover committed on top of a config that switched auto-failover off.
+pub const NO_FAILOVER_WHILE_DISABLED: &str = "no failover while switched off";
+/// Every config a node reports as committed, made or learned, is on a majority of disks, so
+/// that no minority and no later crash can undo or contradict it.
+pub const NO_COMMIT_WITHOUT_MAJORITY: &str = "no commit without a majority";
+/// Committed configs form one chain: each holds every failover and every data move of
+/// every older one (no lost update).
+pub const ONE_CHAIN: &str = "committed configs form one chain";
+/// Never two different configs accepted for one term and revision (two leaders of one
+/// term can never become two commits).
+pub const ONE_CONFIG_PER_SLOT: &str = "one config per term and revision";
+/// In each term at most one node proposes.
 pub const ONE_ORCHESTRATOR_PER_TERM: &str = "one acting orchestrator per term";
-/// A node whose failover is committed never commits again, whatever old state it restarts
-/// or resumes with: it is out of the cluster.
-pub const FAILED_OVER_NEVER_ACTS: &str = "failed-over node never commits";
+/// Nothing a node proposes after its own failover was committed is ever committed, whatever
+/// old state it resumes or restarts with: it is out of the cluster.
+pub const FAILED_OVER_CHANGES_NOTHING: &str = "failed-over node changes nothing";
+/// Nothing an orchestrator proposes after a majority promised a newer term is ever
+/// committed: no rebalance step, no failover, no admin change of a deposed orchestrator.
+pub const NO_WORK_BY_DEPOSED: &str = "no work by a deposed orchestrator";
+/// Nothing a node sends claims more than its disk holds (a promise, an acceptance, a
+/// config): the invariant behind persist-before-send.
+pub const NOTHING_BEYOND_DISK: &str = "nothing sent beyond the disk";
+/// A node is failed over only after its issuer missed it for the configured timeout.
+pub const NO_PREMATURE_FAILOVER: &str = "no premature failover";
 /// A lost orchestrator is failed over within timeout + slack ticks while the rest of the
-/// cluster stays healthy: the goal of the project.
+/// cluster stays healthy (longer only while a live rebalance blocks it): the goal.
 pub const ORCHESTRATOR_IN_TIME: &str = "orchestrator failed over in time";
 /// The same bound for any other lost node: the yardstick for the orchestrator.
 pub const OTHER_IN_TIME: &str = "other node failed over in time";
 /// Only nodes touched by a fault are ever failed over.
 pub const NO_HEALTHY_FAILED_OVER: &str = "no healthy node failed over";
+/// An orchestrator that can no longer lead (down, paused, cut off, deaf) is replaced within
+/// master timeout + slack ticks while the rest is healthy.
+pub const REPLACED_IN_TIME: &str = "orchestrator replaced in time";
+/// An orchestrator that hears no majority gives up office within the master timeout.
+pub const STEPS_DOWN_IN_TIME: &str = "cut-off orchestrator steps down in time";
+/// An orchestrator that could always lead (never down, paused, or cut from a majority) is
+/// never replaced: flapping links and lone nodes do not move the role.
+pub const KEPT_WHILE_ABLE: &str = "orchestrator kept while it can lead";
 /// Witness: the orchestrator was failed over at least once.
 pub const ORCHESTRATOR_FAILED_OVER: &str = "orchestrator failed over";
 /// Witness: a node other than the orchestrator was failed over.
@@ -42,6 +68,33 @@ pub const BLOCKED_BY_REBALANCE: &str = "failover blocked by rebalance";
 pub const BLOCKED_BY_QUOTA: &str = "failover blocked by quota";
 /// Witness: a paused orchestrator woke up after it had been failed over.
 pub const FENCED_RESUMED: &str = "fenced orchestrator resumed";
+/// Witness: a deposed orchestrator proposed a change (which must never commit).
+pub const DEPOSED_PROPOSED: &str = "deposed orchestrator proposed";
+/// Witness: a rebalance step moved data.
+pub const DATA_MOVED: &str = "rebalance moved data";
+/// Witness: a failover aborted a live rebalance (`canAbortRebalance` on).
+pub const REBALANCE_ABORTED: &str = "failover aborted a rebalance";
+/// Witness: a new orchestrator ended the rebalance of an older term.
+pub const ORPHAN_ENDED: &str = "orphaned rebalance ended";
+/// Witness: a deaf orchestrator was replaced.
+pub const DEAF_REPLACED: &str = "deaf orchestrator replaced";
+/// Witness: a node that lost its disk was readmitted.
+pub const REJOINED: &str = "node rejoined after disk loss";
+/// Probe (not a verdict): the search reached the term or revision bound somewhere.
+pub const CUT_AT_BOUND: &str = "search reached a term or revision bound";
+/// Probe (not a verdict): a time bound was being watched where the search was cut.
+pub const WATCH_CUT: &str = "time bound watched at a cut";
+
+/// Names of the probes: reported, but neither pass nor fail a run by themselves.
+pub const PROBES: [&str; 2] = [CUT_AT_BOUND, WATCH_CUT];
+
+/// The in-time properties that a [`WATCH_CUT`] makes unknown.
+pub const TIME_BOUNDS: [&str; 4] = [
+    ORCHESTRATOR_IN_TIME,
+    OTHER_IN_TIME,
+    REPLACED_IN_TIME,
+    STEPS_DOWN_IN_TIME,
+];
 
 fn at_most_one(_: &FailoverModel, s: &State) -> bool {
     let mut seen = std::collections::BTreeSet::new();
@@ -56,47 +109,72 @@ fn quota(m: &FailoverModel, s: &State) -> bool {
     per_epoch.values().all(|count| *count <= m.setup.max_count)
 }
 
-fn one_per_term(_: &FailoverModel, s: &State) -> bool {
-    let mut seen = BTreeMap::new();
-    s.ghost
-        .acted
-        .iter()
-        .all(|(term, node)| *seen.entry(*term).or_insert(*node) == *node)
-}
-
-fn in_time(m: &FailoverModel, s: &State, orchestrator: bool) -> bool {
+fn in_time(s: &State, orchestrator: bool) -> bool {
     match s.ghost.watch {
-        Some(w) if w.orchestrator == orchestrator => {
-            s.now <= w.since.saturating_add(m.setup.failover_bound())
-        }
+        Some(w) if w.orchestrator == orchestrator => s.now <= w.deadline,
         _ => true,
     }
 }
 
+fn steps_down(m: &FailoverModel, s: &State) -> bool {
+    s.ghost.quorumless_since.iter().all(|(node, since)| {
+        let slot = s.slot(*node);
+        s.now <= since.saturating_add(m.setup.master_ticks as u8)
+            || !slot.node.is_orchestrator(m.params(*node))
+    })
+}
+
+fn watching(s: &State) -> bool {
+    s.ghost.watch.is_some()
+        || s.ghost.office_watch.is_some()
+        || !s.ghost.quorumless_since.is_empty()
+}
+
 /// The properties checked for `setup`, in the order reports list them.
 pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
+    let fenced = setup.design == Design::Fenced;
+    let timed = setup.timing == Timing::Timed;
     let mut props = vec![
         Property::always(AT_MOST_ONE_FAILOVER, at_most_one),
         Property::always(QUOTA_RESPECTED, quota),
         Property::always(NO_FAILOVER_DURING_REBALANCE, |_, s: &State| {
-            !s.ghost.during_rebalance
+            !s.ghost.violations.during_rebalance
         }),
-        Property::always(NO_FAILOVER_WITHOUT_MAJORITY, |_, s: &State| {
-            !s.ghost.without_majority
+        Property::always(NO_FAILOVER_WHILE_DISABLED, |_, s: &State| {
+            !s.ghost.violations.while_disabled
         }),
-        Property::always(FAILED_OVER_NEVER_ACTS, |_, s: &State| {
-            !s.ghost.failed_over_acted
+        Property::always(NO_COMMIT_WITHOUT_MAJORITY, |_, s: &State| {
+            !s.ghost.violations.without_majority
+        }),
+        Property::always(ONE_CHAIN, |_, s: &State| !s.ghost.violations.not_one_chain),
+        Property::always(ONE_CONFIG_PER_SLOT, |_, s: &State| {
+            !s.ghost.violations.two_configs_in_a_slot
+        }),
+        Property::always(FAILED_OVER_CHANGES_NOTHING, |_, s: &State| {
+            !s.ghost.violations.failed_over_acted
+        }),
+        Property::always(NOTHING_BEYOND_DISK, |_, s: &State| {
+            !s.ghost.violations.beyond_disk
+        }),
+        Property::always(NO_PREMATURE_FAILOVER, |_, s: &State| {
+            !s.ghost.violations.premature
         }),
     ];
-    if setup.design == Design::Fenced {
-        props.push(Property::always(ONE_ORCHESTRATOR_PER_TERM, one_per_term));
-    }
-    if setup.timing == Timing::Timed {
-        props.push(Property::always(ORCHESTRATOR_IN_TIME, |m, s: &State| {
-            in_time(m, s, true)
+    if fenced {
+        props.push(Property::always(
+            ONE_ORCHESTRATOR_PER_TERM,
+            |_, s: &State| !s.ghost.violations.two_proposers_in_a_term,
+        ));
+        props.push(Property::always(NO_WORK_BY_DEPOSED, |_, s: &State| {
+            !s.ghost.violations.deposed_work
         }));
-        props.push(Property::always(OTHER_IN_TIME, |m, s: &State| {
-            in_time(m, s, false)
+    }
+    if timed {
+        props.push(Property::always(ORCHESTRATOR_IN_TIME, |_, s: &State| {
+            in_time(s, true)
+        }));
+        props.push(Property::always(OTHER_IN_TIME, |_, s: &State| {
+            in_time(s, false)
         }));
         props.push(Property::always(NO_HEALTHY_FAILED_OVER, |_, s: &State| {
             s.ghost
@@ -105,39 +183,101 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
                 .all(|r| s.ghost.disturbed.contains(&r.node))
         }));
     }
+    if timed && fenced {
+        props.push(Property::always(REPLACED_IN_TIME, |_, s: &State| {
+            s.ghost.office_watch.is_none_or(|w| s.now <= w.deadline)
+        }));
+        props.push(Property::always(STEPS_DOWN_IN_TIME, steps_down));
+        props.push(Property::always(KEPT_WHILE_ABLE, |_, s: &State| {
+            !s.ghost.violations.healthy_orchestrator_replaced
+        }));
+    }
     // Witnesses are required only where the bounds let them happen, so that a green run is
     // never vacuous and a narrow run is not failed for what it excludes.
     let b = &setup.bounds;
-    let losses_of_nodes =
-        b.clean_shutdowns + b.unclean_shutdowns + b.pauses + b.partitions + b.late_heartbeats;
-    props.extend([
-        Property::sometimes(ORCHESTRATOR_FAILED_OVER, |_, s: &State| {
-            s.ghost
-                .records
-                .iter()
-                .any(|r| s.ghost.lost_orchestrators.contains(&r.node))
-        }),
-        Property::sometimes(OTHER_FAILED_OVER, |_, s: &State| {
+    // In fenced a single missed heartbeat cannot depose the orchestrator (its peers still
+    // hear it), so only the loss of a node can get it failed over.
+    let orchestrator_losses = if fenced {
+        b.node_losses() - b.late_heartbeats
+    } else {
+        b.node_losses()
+    };
+    if orchestrator_losses > 0 {
+        props.push(Property::sometimes(
+            ORCHESTRATOR_FAILED_OVER,
+            |_, s: &State| {
+                s.ghost
+                    .records
+                    .iter()
+                    .any(|r| s.ghost.lost_orchestrators.contains(&r.node))
+            },
+        ));
+    }
+    if b.node_losses() > 0 {
+        props.push(Property::sometimes(OTHER_FAILED_OVER, |_, s: &State| {
             s.ghost
                 .records
                 .iter()
                 .any(|r| !s.ghost.lost_orchestrators.contains(&r.node))
-        }),
-    ]);
-    if b.rebalances > 0 {
-        props.push(Property::sometimes(BLOCKED_BY_REBALANCE, |_, s: &State| {
-            s.ghost.blocked_by_rebalance
         }));
     }
-    if losses_of_nodes >= 2 && setup.max_count == 1 {
+    if b.rebalances > 0 && !setup.can_abort_rebalance && b.node_losses() > 0 {
+        props.push(Property::sometimes(BLOCKED_BY_REBALANCE, |_, s: &State| {
+            s.ghost.seen.blocked_by_rebalance
+        }));
+    }
+    if b.rebalances > 0 {
+        props.push(Property::sometimes(DATA_MOVED, |_, s: &State| {
+            s.ghost.seen.data_moved
+        }));
+    }
+    if b.rebalances > 0 && setup.can_abort_rebalance && b.node_losses() > 0 {
+        props.push(Property::sometimes(REBALANCE_ABORTED, |_, s: &State| {
+            s.ghost.seen.rebalance_aborted
+        }));
+    }
+    if fenced && b.rebalances > 0 && (b.pauses > 0 || b.partitions + b.one_way_cuts > 0) {
+        props.push(Property::sometimes(ORPHAN_ENDED, |_, s: &State| {
+            s.ghost.seen.orphan_rebalance_ended
+        }));
+    }
+    // After a second loss a majority must be left to see the quota refuse: with crashes
+    // alone that takes five nodes (a three-node leader that hears nobody steps down).
+    let recoverable = b.pauses + b.partitions + b.one_way_cuts + b.late_heartbeats;
+    if b.node_losses() >= 2 && setup.max_count == 1 && (recoverable > 0 || setup.nodes >= 5) {
         props.push(Property::sometimes(BLOCKED_BY_QUOTA, |_, s: &State| {
-            s.ghost.blocked_by_quota
+            s.ghost.seen.blocked_by_quota
         }));
     }
     if b.pauses > 0 {
         props.push(Property::sometimes(FENCED_RESUMED, |_, s: &State| {
-            s.ghost.fenced_resumed
+            s.ghost.seen.fenced_resumed
         }));
+    }
+    if fenced && b.pauses > 0 {
+        props.push(Property::sometimes(DEPOSED_PROPOSED, |_, s: &State| {
+            s.ghost.seen.deposed_proposed
+        }));
+    }
+    if fenced && timed && b.one_way_cuts > 0 {
+        props.push(Property::sometimes(DEAF_REPLACED, |_, s: &State| {
+            s.ghost.seen.deaf_orchestrator_replaced
+        }));
+    }
+    if fenced && b.disk_losses > 0 {
+        props.push(Property::sometimes(REJOINED, |_, s: &State| {
+            s.ghost.seen.rejoined
+        }));
+    }
+    props.push(Property::sometimes(
+        CUT_AT_BOUND,
+        |m: &FailoverModel, s: &State| m.at_bound(s),
+    ));
+    if timed {
+        props.push(Property::sometimes(
+            WATCH_CUT,
+            |m: &FailoverModel, s: &State| m.at_bound(s) && watching(s),
+        ));
     }
     props
 }

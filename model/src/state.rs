@@ -1,8 +1,9 @@
 //! The model's state: every node as `failover-core` holds it plus what only the world knows
-//! (disks, the network, pending `nodedown`s, the partition, fault budgets spent) and the
-//! ghost facts that the properties read.
+//! (disks, the network, pending `nodedown`s, cut links, fault budgets spent) and the
+//! observer's ghost facts that the properties read ([`crate::observe`]).
 
-use failover_core::{FailoverRecord, Message, NodeId, NodeState, Outgoing, Persistent, Term};
+use crate::observe::Ghost;
+use failover_core::{Message, NodeId, NodeState, Outgoing, Persistent};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -57,47 +58,49 @@ pub struct Envelope {
     pub msg: Message,
 }
 
-/// Messages in flight: one FIFO queue per directed link, as TCP gives; links interleave
-/// freely and any message may be lost (within the budget). A message equal to one already
-/// queued on the same link is not queued twice (a retransmission of a message not yet
-/// delivered adds nothing).
+/// Messages in flight: one queue per directed link holding at most the link's capacity
+/// (a message sent on a full link is dropped, as a full outbox drops it). In FIFO modes
+/// only a queue's head can arrive; in unordered mode any message can.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Network {
     links: BTreeMap<(NodeId, NodeId), Vec<Message>>,
 }
 
 impl Network {
-    /// Queues `msg` from `src` to `dst`.
-    pub fn send(&mut self, src: NodeId, dst: NodeId, msg: Message) {
+    /// Queues `msg` from `src` to `dst` unless the link already holds `capacity` messages
+    /// or (with `merge`) an equal message.
+    pub fn send(&mut self, src: NodeId, dst: NodeId, msg: Message, capacity: u8, merge: bool) {
         let queue = self.links.entry((src, dst)).or_default();
-        if !queue.contains(&msg) {
+        if queue.len() < usize::from(capacity) && !(merge && queue.contains(&msg)) {
             queue.push(msg);
         }
     }
 
-    /// The message at the head of each link: the ones that can arrive next.
-    pub fn heads(&self) -> impl Iterator<Item = Envelope> + '_ {
-        self.links.iter().filter_map(|((src, dst), q)| {
-            q.first().map(|msg| Envelope {
-                src: *src,
-                dst: *dst,
-                msg: msg.clone(),
-            })
-        })
+    /// The messages that can arrive next: each queue's head, or (unordered) every
+    /// message once per distinct value.
+    pub fn deliverable(&self, unordered: bool) -> Vec<Envelope> {
+        let mut out = Vec::new();
+        for ((src, dst), queue) in &self.links {
+            let candidates = if unordered { &queue[..] } else { &queue[..1] };
+            for (i, msg) in candidates.iter().enumerate() {
+                if !candidates[..i].contains(msg) {
+                    out.push(Envelope {
+                        src: *src,
+                        dst: *dst,
+                        msg: msg.clone(),
+                    });
+                }
+            }
+        }
+        out
     }
 
-    /// Every message in flight.
-    pub fn all(&self) -> impl Iterator<Item = Envelope> + '_ {
-        self.links.iter().flat_map(|((src, dst), q)| {
-            q.iter().map(|msg| Envelope {
-                src: *src,
-                dst: *dst,
-                msg: msg.clone(),
-            })
-        })
+    /// Every distinct message in flight.
+    pub fn all(&self) -> Vec<Envelope> {
+        self.deliverable(true)
     }
 
-    /// Takes `envelope` off its link. Returns whether it was there.
+    /// Takes the first copy of `envelope` off its link. Returns whether it was there.
     pub fn remove(&mut self, envelope: &Envelope) -> bool {
         let key = (envelope.src, envelope.dst);
         let Some(queue) = self.links.get_mut(&key) else {
@@ -113,14 +116,19 @@ impl Network {
         true
     }
 
+    /// Drops every message on the link from `src` to `dst`.
+    pub fn drop_link(&mut self, src: NodeId, dst: NodeId) {
+        self.links.remove(&(src, dst));
+    }
+
+    /// The links that hold messages.
+    pub fn busy_links(&self) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
+        self.links.keys().copied()
+    }
+
     /// Drops every link for which `keep(src, dst)` is false.
     pub fn retain_links(&mut self, keep: impl Fn(NodeId, NodeId) -> bool) {
         self.links.retain(|(src, dst), _| keep(*src, *dst));
-    }
-
-    /// Whether any message is on its way to a node for which `to` holds.
-    pub fn any_to(&self, to: impl Fn(NodeId) -> bool) -> bool {
-        self.links.keys().any(|(_, dst)| to(*dst))
     }
 
     /// Number of messages in flight.
@@ -145,52 +153,35 @@ pub struct Notice {
     pub about: NodeId,
 }
 
+/// Links cut by a fault; at most one cut is in force at a time.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Cut {
+    /// These nodes and the rest cannot talk (both directions).
+    Isolate(BTreeSet<NodeId>),
+    /// Nothing reaches this node; it still sends (the deaf node).
+    Deafen(NodeId),
+    /// Nothing goes from `from` to `to`; the other direction works.
+    OneWay {
+        /// The sender whose messages are lost.
+        from: NodeId,
+        /// The receiver that no longer hears it.
+        to: NodeId,
+    },
+}
+
+impl Cut {
+    /// Whether this cut stops messages from `src` to `dst`.
+    pub fn blocks(&self, src: NodeId, dst: NodeId) -> bool {
+        match self {
+            Cut::Isolate(side) => side.contains(&src) != side.contains(&dst),
+            Cut::Deafen(node) => dst == *node && src != *node,
+            Cut::OneWay { from, to } => src == *from && dst == *to,
+        }
+    }
+}
+
 /// Faults and events spent so far, counted like the bounds they are spent against.
 pub type Spent = crate::setup::Bounds;
-
-/// A lost node whose failover the `timed` properties wait for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Watch {
-    /// The lost node.
-    pub node: NodeId,
-    /// When it was lost.
-    pub since: u8,
-    /// Whether it was the orchestrator when lost.
-    pub orchestrator: bool,
-}
-
-/// Facts only an observer of the whole run knows; the properties read them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Ghost {
-    /// Every committed failover (the union of the histories of committed configs).
-    pub records: BTreeSet<FailoverRecord>,
-    /// `(term, revision)` of the newest commit seen.
-    pub newest_commit: (Term, u32),
-    /// The node whose committed rebalance really runs (see `observe_rebalance`).
-    pub rebalance: Option<NodeId>,
-    /// The newest commit has no failover left in its quota.
-    pub quota_spent: bool,
-    /// Every `(term, node)` that committed something.
-    pub acted: BTreeSet<(Term, NodeId)>,
-    /// A failover was committed while fewer than a majority had persisted it.
-    pub without_majority: bool,
-    /// A failover was committed while another node's rebalance was committed as running.
-    pub during_rebalance: bool,
-    /// A failover was refused because a rebalance ran.
-    pub blocked_by_rebalance: bool,
-    /// A failover was refused because the quota was spent.
-    pub blocked_by_quota: bool,
-    /// A paused orchestrator resumed after it had been failed over.
-    pub fenced_resumed: bool,
-    /// A node committed after its own failover had been committed.
-    pub failed_over_acted: bool,
-    /// Nodes that were orchestrator (by their own view) when a fault hit them.
-    pub lost_orchestrators: BTreeSet<NodeId>,
-    /// Nodes touched by any fault (`timed`).
-    pub disturbed: BTreeSet<NodeId>,
-    /// The lost node being timed (`timed`).
-    pub watch: Option<Watch>,
-}
 
 /// The whole model state.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -203,8 +194,8 @@ pub struct State {
     pub network: Network,
     /// `nodedown`s on their way.
     pub notices: BTreeSet<Notice>,
-    /// The nodes cut off from the rest, if a partition is in place.
-    pub partition: Option<BTreeSet<NodeId>>,
+    /// The links cut now, if any.
+    pub cut: Option<Cut>,
     /// Budgets spent.
     pub spent: Spent,
     /// Observer's facts.
@@ -217,12 +208,14 @@ impl State {
         &self.nodes[node.0 as usize]
     }
 
-    /// Whether `a` and `b` can talk.
-    pub fn connected(&self, a: NodeId, b: NodeId) -> bool {
-        match &self.partition {
-            Some(side) => side.contains(&a) == side.contains(&b),
-            None => true,
-        }
+    /// Whether messages from `src` reach `dst`.
+    pub fn link_up(&self, src: NodeId, dst: NodeId) -> bool {
+        !self.cut.as_ref().is_some_and(|c| c.blocks(src, dst))
+    }
+
+    /// Whether `node` runs.
+    pub fn running(&self, node: NodeId) -> bool {
+        self.slot(node).status == Status::Running
     }
 }
 
@@ -235,6 +228,10 @@ pub enum AdminKind {
     StopRebalance,
     /// Reset the failover count.
     ResetCount,
+    /// Switch auto-failover off, or on again.
+    ToggleEnabled,
+    /// Switch `canAbortRebalance`.
+    ToggleAbort,
 }
 
 /// One step of the world.
@@ -248,12 +245,20 @@ pub enum Action {
         /// The live, reachable peers it heard from.
         heard: BTreeSet<NodeId>,
     },
-    /// The global clock moves on and every running node ticks (`timed`).
-    Advance,
+    /// The global clock moves on and every running node ticks (`timed`); with `late`
+    /// `(node, peer)`, `node` misses `peer`'s heartbeat at this tick (a false suspicion).
+    Advance {
+        /// The one heartbeat that arrives late, if any.
+        late: Option<(NodeId, NodeId)>,
+    },
     /// A message arrives.
     Deliver(Envelope),
+    /// A message arrives and a copy stays in flight.
+    Duplicate(Envelope),
     /// A message is lost.
     Lose(Envelope),
+    /// A reconnect drops everything queued on a link.
+    DropLink(NodeId, NodeId),
     /// A node writes its pending state.
     Persist(NodeId),
     /// A node sends the messages that waited for its state to be written.
@@ -267,15 +272,17 @@ pub enum Action {
         /// Whether peers are told at once.
         clean: bool,
     },
+    /// A stopped node's disk is lost: it will restart blank and rejoin.
+    LoseDisk(NodeId),
     /// A stopped node restarts from its disk.
     Restart(NodeId),
     /// A node pauses.
     Pause(NodeId),
     /// A paused node resumes with its stale memory.
     Resume(NodeId),
-    /// These nodes are cut off from the rest.
-    Partition(BTreeSet<NodeId>),
-    /// The partition heals.
+    /// Links are cut.
+    Cut(Cut),
+    /// The cut heals.
     Heal,
     /// An administrator's command to a node.
     Admin(NodeId, AdminKind),
@@ -293,19 +300,33 @@ pub fn describe_message(msg: &Message) -> String {
             orchestrator: true, ..
         } => "heartbeat (holds singletons)".into(),
         Message::Heartbeat { .. } => "heartbeat".into(),
+        Message::PreVote { term } => format!("pre-vote t{term}"),
+        Message::PreVoteGranted { term } => format!("pre-vote granted t{term}"),
         Message::RequestVote { term } => format!("request-vote t{term}"),
         Message::Vote {
             term,
             accepted_term,
             config,
+            ..
         } => format!(
             "vote t{term} (has r{} from t{accepted_term})",
             config.revision
         ),
         Message::Propose { term, config } => format!("propose t{term} r{}", config.revision),
-        Message::Accepted { term, revision } => format!("accepted t{term} r{revision}"),
+        Message::Accepted { term, revision, .. } => format!("accepted t{term} r{revision}"),
         Message::Reject { term, promised } => format!("reject t{term} (promised t{promised})"),
         Message::Commit { term, config } => format!("commit t{term} r{}", config.revision),
+        Message::Rejoin { boot } => format!("rejoin on disk {boot}"),
+    }
+}
+
+impl fmt::Display for Cut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cut::Isolate(side) => write!(f, "partition cuts off {}", set(side)),
+            Cut::Deafen(n) => write!(f, "{n} goes deaf (it sends, but hears nothing)"),
+            Cut::OneWay { from, to } => write!(f, "one-way cut: {to} no longer hears {from}"),
+        }
     }
 }
 
@@ -322,13 +343,27 @@ impl fmt::Display for Action {
                     set(heard)
                 )
             }
-            Action::Advance => write!(
+            Action::Advance { late: None } => write!(
                 f,
                 "clock advances; every running node ticks; messages delivered until quiet"
+            ),
+            Action::Advance {
+                late: Some((node, peer)),
+            } => write!(
+                f,
+                "clock advances; every running node ticks, {node} missing {peer}'s heartbeat; \
+                 messages delivered until quiet"
             ),
             Action::Deliver(e) => write!(
                 f,
                 "{} receives {} from {}",
+                e.dst,
+                describe_message(&e.msg),
+                e.src
+            ),
+            Action::Duplicate(e) => write!(
+                f,
+                "{} receives {} from {} (a copy stays in flight)",
                 e.dst,
                 describe_message(&e.msg),
                 e.src
@@ -340,6 +375,9 @@ impl fmt::Display for Action {
                 e.src,
                 e.dst
             ),
+            Action::DropLink(src, dst) => {
+                write!(f, "reconnect drops everything queued from {src} to {dst}")
+            }
             Action::Persist(n) => write!(f, "{n} writes its state to disk"),
             Action::Send(n) => write!(f, "{n} sends what waited for the disk"),
             Action::NodeDown(n) => write!(f, "{} gets nodedown for {}", n.to, n.about),
@@ -347,20 +385,19 @@ impl fmt::Display for Action {
             Action::Shutdown { node, clean: false } => {
                 write!(f, "{node} dies uncleanly (no nodedown until net-tick)")
             }
+            Action::LoseDisk(n) => write!(f, "{n} loses its disk"),
             Action::Restart(n) => write!(f, "{n} restarts from disk"),
             Action::Pause(n) => write!(f, "{n} pauses"),
             Action::Resume(n) => write!(f, "{n} resumes with stale state"),
-            Action::Partition(side) => write!(f, "partition cuts off {}", set(side)),
-            Action::Heal => write!(f, "partition heals"),
-            Action::Admin(n, AdminKind::StartRebalance) => {
-                write!(f, "admin starts a rebalance on {n}")
-            }
-            Action::Admin(n, AdminKind::StopRebalance) => {
-                write!(f, "admin stops the rebalance on {n}")
-            }
-            Action::Admin(n, AdminKind::ResetCount) => {
-                write!(f, "admin resets the failover count on {n}")
-            }
+            Action::Cut(cut) => write!(f, "{cut}"),
+            Action::Heal => write!(f, "the cut heals"),
+            Action::Admin(n, kind) => match kind {
+                AdminKind::StartRebalance => write!(f, "admin starts a rebalance on {n}"),
+                AdminKind::StopRebalance => write!(f, "admin stops the rebalance on {n}"),
+                AdminKind::ResetCount => write!(f, "admin resets the failover count on {n}"),
+                AdminKind::ToggleEnabled => write!(f, "admin switches auto-failover on {n}"),
+                AdminKind::ToggleAbort => write!(f, "admin switches canAbortRebalance on {n}"),
+            },
         }
     }
 }

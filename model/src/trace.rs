@@ -11,8 +11,10 @@ use std::hash::{Hash, Hasher};
 
 fn role(node: &NodeState) -> String {
     match &node.role {
-        Role::Follower => "follower".into(),
         Role::Candidate(e) => format!("candidate for t{} ({} votes)", e.term, e.voters.len()),
+        Role::PreCandidate(p) => {
+            format!("pre-voting for t{} ({} yes)", p.term, p.granted.len())
+        }
         Role::Leader {
             term,
             proposal: None,
@@ -25,6 +27,7 @@ fn role(node: &NodeState) -> String {
             p.config.revision,
             p.acks.len()
         ),
+        _ => "follower".into(),
     }
 }
 
@@ -43,15 +46,39 @@ fn config_changes(old: &ClusterConfig, new: &ClusterConfig) -> Vec<String> {
     }
     if old.rebalance != new.rebalance {
         match new.rebalance {
-            Some(r) => out.push(format!("rebalance running on {r}")),
-            None => out.push("rebalance stopped".into()),
+            Some(r) => out.push(format!(
+                "rebalance by {} (t{}) step {}/{}",
+                r.runner, r.term, r.done, r.steps
+            )),
+            None => out.push("no rebalance".into()),
         }
+    }
+    if old.map_version != new.map_version {
+        out.push(format!("data map v{}", new.map_version));
     }
     if old.failover_count != new.failover_count || old.quota_epoch != new.quota_epoch {
         out.push(format!(
             "count {}/{} (period {})",
             new.failover_count, new.settings.max_count, new.quota_epoch
         ));
+    }
+    if old.settings != new.settings {
+        out.push(format!(
+            "auto-failover {}, canAbortRebalance {}",
+            if new.settings.enabled { "on" } else { "off" },
+            if new.settings.can_abort_rebalance {
+                "on"
+            } else {
+                "off"
+            }
+        ));
+    }
+    if old.boots != new.boots {
+        for (node, boot) in &new.boots {
+            if old.boots.get(node) != Some(boot) {
+                out.push(format!("{node} known by disk {boot}"));
+            }
+        }
     }
     out
 }
@@ -61,6 +88,9 @@ pub fn describe_changes(model: &FailoverModel, before: &State, after: &State) ->
     let mut out = Vec::new();
     if before.now != after.now {
         out.push(format!("clock t={}", after.now));
+    }
+    if before.cut != after.cut && after.cut.is_none() {
+        out.push("every link up".into());
     }
     for (i, (old, new)) in before.nodes.iter().zip(&after.nodes).enumerate() {
         let id = NodeId(i as u16);
@@ -126,8 +156,15 @@ pub fn describe_changes(model: &FailoverModel, before: &State, after: &State) ->
         }
         if old.disk != new.disk {
             facts.push(format!(
-                "disk: r{} t{} promised t{}",
-                new.disk.config.revision, new.disk.accepted_term, new.disk.promised
+                "disk: r{} t{} promised t{}{}",
+                new.disk.config.revision,
+                new.disk.accepted_term,
+                new.disk.promised,
+                if new.disk.rejoining {
+                    " (blank, rejoining)"
+                } else {
+                    ""
+                }
             ));
         }
         if old.pending != new.pending {
@@ -150,13 +187,70 @@ pub fn describe_changes(model: &FailoverModel, before: &State, after: &State) ->
             r.node, r.issuer, r.term, r.revision, r.quota_epoch
         ));
     }
-    if g1.without_majority && !g0.without_majority {
-        out.push("!! committed before a majority persisted it".into());
+    let (v0, v1) = (g0.violations, g1.violations);
+    let flags = [
+        (
+            v0.without_majority,
+            v1.without_majority,
+            "a commit reported before a majority persisted it",
+        ),
+        (
+            v0.not_one_chain,
+            v1.not_one_chain,
+            "a committed config lacks what an older one committed",
+        ),
+        (
+            v0.two_configs_in_a_slot,
+            v1.two_configs_in_a_slot,
+            "two different configs for one term and revision",
+        ),
+        (
+            v0.two_proposers_in_a_term,
+            v1.two_proposers_in_a_term,
+            "a second node proposed in the same term",
+        ),
+        (
+            v0.during_rebalance,
+            v1.during_rebalance,
+            "failed over while another node's rebalance runs",
+        ),
+        (
+            v0.while_disabled,
+            v1.while_disabled,
+            "failed over while auto-failover is off",
+        ),
+        (
+            v0.deposed_work,
+            v1.deposed_work,
+            "a change of a deposed orchestrator was committed",
+        ),
+        (
+            v0.failed_over_acted,
+            v1.failed_over_acted,
+            "a change of a failed-over node was committed",
+        ),
+        (
+            v0.beyond_disk,
+            v1.beyond_disk,
+            "a message claims more than its sender's disk holds",
+        ),
+        (
+            v0.premature,
+            v1.premature,
+            "failed over before the timeout of silence",
+        ),
+        (
+            v0.healthy_orchestrator_replaced,
+            v1.healthy_orchestrator_replaced,
+            "an orchestrator that could lead was replaced",
+        ),
+    ];
+    for (was, is, what) in flags {
+        if is && !was {
+            out.push(format!("!! {what}"));
+        }
     }
-    if g1.during_rebalance && !g0.during_rebalance {
-        out.push("!! committed while another node's rebalance runs".into());
-    }
-    if g1.fenced_resumed && !g0.fenced_resumed {
+    if g1.seen.fenced_resumed && !g0.seen.fenced_resumed {
         out.push("a failed-over orchestrator is running again".into());
     }
     out
@@ -197,8 +291,11 @@ pub fn shortest_paths(
         let Some((state, index)) = queue.pop_front() else {
             break;
         };
+        if model.at_bound(&state) {
+            continue;
+        }
         for (action, next) in model.next_steps(&state) {
-            if !model.within_boundary(&next) || !seen.insert(fingerprint(&next)) {
+            if !seen.insert(fingerprint(&next)) {
                 continue;
             }
             parents.push((index, Some(action)));

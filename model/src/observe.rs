@@ -1,0 +1,548 @@
+//! The observer: facts only someone who sees the whole run knows, kept in [`Ghost`] and
+//! read by the properties. They are computed here from what the world does (disks written,
+//! messages sent, heartbeats heard, commits reported), never with the core's own quorum or
+//! rule code, so that a core with a wrong rule cannot lower the bar it is judged by.
+
+use crate::model::FailoverModel;
+use crate::state::{Cut, State, Status};
+use failover_core::config::SharedConfig;
+use failover_core::{
+    Blocked, ClusterConfig, Commit, Event, FailoverRecord, Message, NodeId, Persistent, Ready,
+    Revision, Term,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// `(term, revision)`: where a config sits in the order of configs.
+pub type Slot = (Term, Revision);
+
+/// Which disks hold one config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Acceptance {
+    /// Which config.
+    pub digest: u64,
+    /// Bit `i` set: node `i` persisted it.
+    pub by: u64,
+}
+
+/// What was wrong with a proposal when it was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Suspect {
+    /// A majority had already promised a newer term.
+    pub deposed: bool,
+    /// Its author's failover was already committed.
+    pub failed_over: bool,
+}
+
+/// Violations seen so far; each `always` property reads one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Violations {
+    /// A commit was reported that is not on a majority of disks.
+    pub without_majority: bool,
+    /// Two committed configs are not on one chain.
+    pub not_one_chain: bool,
+    /// Two different configs were accepted for one term and revision.
+    pub two_configs_in_a_slot: bool,
+    /// Two nodes proposed in one term.
+    pub two_proposers_in_a_term: bool,
+    /// A failover was committed while another node's live rebalance ran (not aborted).
+    pub during_rebalance: bool,
+    /// A failover was committed while auto-failover was off.
+    pub while_disabled: bool,
+    /// A change proposed after a majority moved to a newer term was committed.
+    pub deposed_work: bool,
+    /// A change proposed by a failed-over node was committed.
+    pub failed_over_acted: bool,
+    /// A message claimed more than its sender's disk held.
+    pub beyond_disk: bool,
+    /// A failover was decided before its issuer missed the target for the timeout.
+    pub premature: bool,
+    /// A healthy orchestrator (never cut off, paused or down) was replaced.
+    pub healthy_orchestrator_replaced: bool,
+}
+
+/// Scenarios seen so far; each `sometimes` property reads one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Witnesses {
+    /// A failover was refused because a rebalance ran.
+    pub blocked_by_rebalance: bool,
+    /// A failover was refused because the quota was spent.
+    pub blocked_by_quota: bool,
+    /// A paused orchestrator resumed after it had been failed over.
+    pub fenced_resumed: bool,
+    /// A deposed node proposed a change (which must never commit).
+    pub deposed_proposed: bool,
+    /// A committed rebalance step moved data.
+    pub data_moved: bool,
+    /// A failover aborted a live rebalance.
+    pub rebalance_aborted: bool,
+    /// A new orchestrator ended a rebalance of an older term.
+    pub orphan_rebalance_ended: bool,
+    /// An orchestrator that went deaf was replaced.
+    pub deaf_orchestrator_replaced: bool,
+    /// A node that lost its disk was readmitted.
+    pub rejoined: bool,
+}
+
+/// A lost node whose failover the `timed` properties wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Watch {
+    /// The lost node.
+    pub node: NodeId,
+    /// By when it must be failed over (moved on while a live rebalance blocks it).
+    pub deadline: u8,
+    /// Whether it was the orchestrator when lost.
+    pub orchestrator: bool,
+}
+
+/// A lost orchestrator whose replacement the `timed` properties wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OfficeWatch {
+    /// The lost orchestrator.
+    pub node: NodeId,
+    /// Its term.
+    pub term: Term,
+    /// By when another node must hold office.
+    pub deadline: u8,
+    /// It went deaf (rather than down, paused or cut off both ways).
+    pub deaf: bool,
+}
+
+/// Facts only an observer of the whole run knows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Ghost {
+    /// Every config some node reported committed (made or learned).
+    pub committed: BTreeMap<Slot, SharedConfig>,
+    /// Every failover record of a committed config.
+    pub records: BTreeSet<FailoverRecord>,
+    /// Which disks persisted each config.
+    pub accepted: BTreeMap<Slot, Acceptance>,
+    /// The highest term that a majority of disks promised.
+    pub promise_floor: Term,
+    /// Nodes whose failover is on a majority of disks or reported committed.
+    pub out: BTreeSet<NodeId>,
+    /// Proposals that must never be committed.
+    pub suspects: BTreeMap<Slot, Suspect>,
+    /// Who proposed in each term.
+    pub proposers: BTreeMap<Term, NodeId>,
+    /// Consecutive ticks at which node `i` missed node `j` (`i * nodes + j`), capped at
+    /// the timeout.
+    pub silence: Vec<u8>,
+    /// Violations.
+    pub violations: Violations,
+    /// Witnesses.
+    pub seen: Witnesses,
+    /// Nodes that were orchestrator (by their own view) when a fault hit them.
+    pub lost_orchestrators: BTreeSet<NodeId>,
+    /// Nodes touched by any fault (`timed`).
+    pub disturbed: BTreeSet<NodeId>,
+    /// Nodes that at some time could not hold office: down, paused, or not hearing or
+    /// heard by a majority (`timed`).
+    pub office_disturbed: BTreeSet<NodeId>,
+    /// The lost node being timed (`timed`).
+    pub watch: Option<Watch>,
+    /// The lost orchestrator being timed (`timed`).
+    pub office_watch: Option<OfficeWatch>,
+    /// Since when each node has not heard a majority (`timed`).
+    pub quorumless_since: BTreeMap<NodeId, u8>,
+}
+
+/// Whether `newer` holds everything `older` committed: its failovers and its data moves.
+fn extends(newer: &ClusterConfig, older: &ClusterConfig) -> bool {
+    older.history.iter().all(|r| newer.history.contains(r))
+        && newer.map_version >= older.map_version
+}
+
+/// No failover left in `config`'s quota period.
+fn quota_spent(config: &ClusterConfig) -> bool {
+    config.failover_count >= config.settings.max_count
+}
+
+/// Whether a message claims more than `disk` holds (a promise, an acceptance, a config).
+pub fn claims_beyond(disk: &Persistent, msg: &Message) -> bool {
+    let held = (disk.accepted_term, disk.config.revision);
+    match msg {
+        Message::RequestVote { term } => disk.promised < *term,
+        Message::Vote {
+            term,
+            accepted_term,
+            config,
+            boot,
+        } => {
+            disk.promised < *term || (*accepted_term, config.revision) > held || *boot != disk.boot
+        }
+        Message::Propose { term, config } | Message::Commit { term, config } => {
+            (*term, config.revision) > held
+        }
+        Message::Accepted {
+            term,
+            revision,
+            boot,
+        } => disk.promised < *term || (*term, *revision) > held || *boot != disk.boot,
+        Message::Heartbeat { .. }
+        | Message::PreVote { .. }
+        | Message::PreVoteGranted { .. }
+        | Message::Reject { .. }
+        | Message::Rejoin { .. } => false,
+    }
+}
+
+impl FailoverModel {
+    /// A majority of the members, counted here rather than by the core.
+    pub(crate) fn majority(&self) -> usize {
+        usize::from(self.setup.nodes) / 2 + 1
+    }
+
+    fn silence(&self, ghost: &Ghost, observer: NodeId, peer: NodeId) -> u8 {
+        ghost.silence[usize::from(observer.0) * usize::from(self.setup.nodes) + usize::from(peer.0)]
+    }
+
+    /// `node` ticked having heard `heard`.
+    pub(crate) fn observe_tick(&self, state: &mut State, node: NodeId, heard: &BTreeSet<NodeId>) {
+        let n = usize::from(self.setup.nodes);
+        let cap = self.setup.timeout_ticks.min(u32::from(u8::MAX)) as u8;
+        for peer in self.ids().filter(|p| *p != node) {
+            let at = usize::from(node.0) * n + usize::from(peer.0);
+            let s = &mut state.ghost.silence[at];
+            *s = if heard.contains(&peer) {
+                0
+            } else {
+                (*s + 1).min(cap)
+            };
+        }
+    }
+
+    /// `node` stopped or restarted: it counts nothing until it ticks again, from zero.
+    pub(crate) fn observe_restart(&self, state: &mut State, node: NodeId) {
+        let n = usize::from(self.setup.nodes);
+        let row = usize::from(node.0) * n;
+        state.ghost.silence[row..row + n].fill(0);
+    }
+
+    /// What one step of `node` did.
+    pub(crate) fn observe_step(&self, state: &mut State, node: NodeId, ready: &Ready) {
+        for event in &ready.events {
+            match event {
+                Event::FailoverBlocked { reason, .. } => match reason {
+                    Blocked::RebalanceRunning => state.ghost.seen.blocked_by_rebalance = true,
+                    Blocked::QuotaExhausted => state.ghost.seen.blocked_by_quota = true,
+                    _ => {}
+                },
+                Event::Proposed { term, revision } => {
+                    let config = state.slot(node).node.config().clone();
+                    debug_assert_eq!(config.revision, *revision);
+                    self.observe_proposal(state, node, *term, &config);
+                }
+                Event::Rejoined { .. } => state.ghost.seen.rejoined = true,
+                _ => {}
+            }
+        }
+        if let Some(commit) = &ready.commit {
+            if !commit.learned && self.setup.design != failover_core::Design::Fenced {
+                // Without terms a commit is its own proposal.
+                self.observe_proposal(state, node, commit.term, &commit.config);
+            }
+            self.observe_commit(state, commit);
+        }
+    }
+
+    /// `node` proposed `config` in `term`.
+    fn observe_proposal(
+        &self,
+        state: &mut State,
+        node: NodeId,
+        term: Term,
+        config: &ClusterConfig,
+    ) {
+        let fenced = self.setup.design == failover_core::Design::Fenced;
+        let ghost = &mut state.ghost;
+        if fenced && *ghost.proposers.entry(term).or_insert(node) != node {
+            ghost.violations.two_proposers_in_a_term = true;
+        }
+        let suspect = Suspect {
+            deposed: fenced && term < ghost.promise_floor,
+            failed_over: ghost.out.contains(&node),
+        };
+        if suspect.deposed {
+            ghost.seen.deposed_proposed = true;
+        }
+        if suspect != Suspect::default() {
+            ghost.suspects.insert((term, config.revision), suspect);
+        }
+        for record in config
+            .history
+            .iter()
+            .filter(|r| r.revision == config.revision)
+        {
+            let missed = self.silence(ghost, record.issuer, record.node);
+            if u32::from(missed) < config.settings.timeout_ticks {
+                ghost.violations.premature = true;
+            }
+        }
+    }
+
+    /// Some node reports `commit` (made or learned).
+    fn observe_commit(&self, state: &mut State, commit: &Commit) {
+        let key = (commit.term, commit.config.revision);
+        let new = commit.config.clone();
+        let majority = self.majority();
+        let ghost = &mut state.ghost;
+        let on_majority = ghost
+            .accepted
+            .get(&key)
+            .is_some_and(|a| a.digest == new.digest() && a.by.count_ones() as usize >= majority);
+        if !on_majority {
+            ghost.violations.without_majority = true;
+        }
+        if let Some(known) = ghost.committed.get(&key) {
+            if known.digest() != new.digest() {
+                ghost.violations.two_configs_in_a_slot = true;
+            } else {
+                return;
+            }
+        }
+        for (slot, other) in &ghost.committed {
+            let ok = if *slot < key {
+                extends(&new, other)
+            } else {
+                extends(other, &new)
+            };
+            if !ok {
+                ghost.violations.not_one_chain = true;
+            }
+        }
+        if let Some(suspect) = ghost.suspects.get(&key) {
+            ghost.violations.deposed_work |= suspect.deposed;
+            ghost.violations.failed_over_acted |= suspect.failed_over;
+        }
+        // What the cluster ran when this config was decided: its predecessor, or the
+        // newest config committed so far if this one is not older (a stale writer).
+        let newest = ghost.committed.keys().next_back().copied();
+        let before = match newest {
+            Some(n) if n >= key => ghost.committed.range(..key).next_back(),
+            _ => ghost.committed.iter().next_back(),
+        }
+        .map(|(slot, s)| (*slot, s.clone()));
+        if let Some((_, prev)) = &before {
+            if new.map_version > prev.map_version {
+                ghost.seen.data_moved = true;
+            }
+            if let (Some(r), None) = (prev.rebalance, new.rebalance) {
+                if r.term < commit.term && !new.history.iter().any(|f| f.node == r.runner) {
+                    ghost.seen.orphan_rebalance_ended = true;
+                }
+            }
+        }
+        for record in commit.config.history.iter() {
+            if ghost.records.contains(record) {
+                continue;
+            }
+            if let Some((_, prev)) = &before {
+                if let Some(r) = prev.rebalance.filter(|r| r.runner != record.node) {
+                    let live = r.term == commit.term;
+                    let can_abort = prev.settings.can_abort_rebalance;
+                    if live && (!can_abort || new.rebalance.is_some()) {
+                        ghost.violations.during_rebalance = true;
+                    } else if live {
+                        ghost.seen.rebalance_aborted = true;
+                    }
+                }
+                if !prev.settings.enabled {
+                    ghost.violations.while_disabled = true;
+                }
+            }
+            ghost.records.insert(*record);
+            ghost.out.insert(record.node);
+            if ghost.watch.is_some_and(|w| w.node == record.node) {
+                ghost.watch = None;
+            }
+        }
+        if let Some(w) = ghost.office_watch {
+            if commit.term > w.term && commit.config.orchestrator != Some(w.node) {
+                if w.deaf {
+                    ghost.seen.deaf_orchestrator_replaced = true;
+                }
+                ghost.office_watch = None;
+            }
+        }
+        if self.timed() {
+            // A new term's orchestrator replaced the previous one: only if that one could
+            // not hold office at some time.
+            if let Some((slot, prev)) = &before {
+                if commit.term > slot.0 {
+                    if let Some(old) = prev.orchestrator {
+                        let by = commit.config.orchestrator;
+                        if by != Some(old) && !ghost.office_disturbed.contains(&old) {
+                            ghost.violations.healthy_orchestrator_replaced = true;
+                        }
+                    }
+                }
+            }
+        }
+        ghost.committed.insert(key, new);
+    }
+
+    /// `node` wrote its state to disk.
+    pub(crate) fn observe_persist(&self, state: &mut State, node: NodeId, before: &Persistent) {
+        let majority = self.majority();
+        let after = state.slot(node).disk.clone();
+        let ghost = &mut state.ghost;
+        if (after.accepted_term, &after.config) != (before.accepted_term, &before.config) {
+            let key = (after.accepted_term, after.config.revision);
+            let d = after.config.digest();
+            let entry = ghost
+                .accepted
+                .entry(key)
+                .or_insert(Acceptance { digest: d, by: 0 });
+            if entry.digest != d {
+                ghost.violations.two_configs_in_a_slot = true;
+            } else if (entry.by.count_ones() as usize) < majority {
+                entry.by |= 1 << node.0;
+                if entry.by.count_ones() as usize >= majority {
+                    // Chosen: which other disks accept it later changes nothing.
+                    entry.by = u64::MAX;
+                    ghost
+                        .out
+                        .extend(after.config.history.iter().map(|r| r.node));
+                }
+            }
+        }
+        if after.promised != before.promised {
+            let mut promises: Vec<Term> = state.nodes.iter().map(|s| s.disk.promised).collect();
+            promises.sort_unstable_by(|a, b| b.cmp(a));
+            state.ghost.promise_floor = promises[majority - 1];
+        }
+    }
+
+    /// `src` puts `msg` on the wire.
+    pub(crate) fn observe_send(&self, state: &mut State, src: NodeId, msg: &Message) {
+        if claims_beyond(&state.slot(src).disk, msg) {
+            state.ghost.violations.beyond_disk = true;
+        }
+    }
+
+    /// Bookkeeping of a fault that hits `lost` (nodes that stop, pause or are cut off).
+    pub(crate) fn observe_loss(&self, state: &mut State, lost: &[NodeId], deaf: bool) {
+        for node in lost {
+            let slot = state.slot(*node);
+            if slot.node.is_orchestrator(self.params(*node)) {
+                state.ghost.lost_orchestrators.insert(*node);
+            }
+        }
+        if !self.timed() {
+            return;
+        }
+        state.ghost.disturbed.extend(lost.iter().copied());
+        let arm = match lost {
+            [node] => self.calm_apart_from(state, *node).then(|| Watch {
+                node: *node,
+                deadline: state.now + self.setup.failover_bound(),
+                orchestrator: state.slot(*node).node.is_orchestrator(self.params(*node)),
+            }),
+            _ => None,
+        };
+        // A deaf node is heard: it is not failed over, but must be replaced.
+        state.ghost.watch = arm.filter(|_| !deaf);
+        let office = match lost {
+            [node] if self.leads_newest(state, *node) && self.calm_apart_from(state, *node) => {
+                Some(OfficeWatch {
+                    node: *node,
+                    term: state.slot(*node).node.leader_term().unwrap_or(0),
+                    deadline: state.now + self.setup.office_bound(),
+                    deaf,
+                })
+            }
+            _ => None,
+        };
+        if self.setup.design == failover_core::Design::Fenced {
+            state.ghost.office_watch = office;
+        }
+    }
+
+    /// Whether `node` is the orchestrator the newest committed config names, and still
+    /// leads.
+    fn leads_newest(&self, state: &State, node: NodeId) -> bool {
+        let named = state
+            .ghost
+            .committed
+            .values()
+            .next_back()
+            .and_then(|s| s.orchestrator);
+        named == Some(node) && state.slot(node).node.is_orchestrator(self.params(node))
+    }
+
+    /// Whether the cluster is healthy apart from `node`, so that `node`'s loss must be
+    /// handled in time: no other fault in force, auto-failover on with quota left, and
+    /// every other active node running.
+    pub(crate) fn calm_apart_from(&self, state: &State, node: NodeId) -> bool {
+        let ghost = &state.ghost;
+        let out = |n: NodeId| ghost.records.iter().any(|r| r.node == n);
+        let newest = ghost.committed.values().next_back();
+        ghost.watch.is_none()
+            && ghost.office_watch.is_none()
+            && state.cut.is_none()
+            && !out(node)
+            && newest.is_none_or(|s| s.settings.enabled && !quota_spent(s))
+            && self
+                .ids()
+                .filter(|n| *n != node && !out(*n))
+                .all(|n| state.running(n))
+    }
+
+    /// `timed`: after every node ticked, who can hear and be heard by a majority.
+    pub(crate) fn observe_clock(&self, state: &mut State) {
+        let majority = self.majority();
+        for node in self.ids() {
+            let hears = self
+                .ids()
+                .filter(|p| *p != node && state.running(*p) && state.link_up(*p, node))
+                .count()
+                + 1;
+            let heard = self
+                .ids()
+                .filter(|p| *p != node && state.running(*p) && state.link_up(node, *p))
+                .count()
+                + 1;
+            let running = state.running(node);
+            if !running || hears < majority || heard < majority {
+                state.ghost.office_disturbed.insert(node);
+            }
+            if running && hears < majority {
+                state
+                    .ghost
+                    .quorumless_since
+                    .entry(node)
+                    .or_insert(state.now);
+            } else {
+                state.ghost.quorumless_since.remove(&node);
+            }
+        }
+        // A failover blocked by a live rebalance (its runner leads its term and runs) may
+        // wait for it: the deadline moves on by a tick. A rebalance whose runner lost
+        // office earns nothing.
+        if let Some(w) = &mut state.ghost.watch {
+            let newest = state.ghost.committed.values().next_back();
+            let blocking =
+                newest.and_then(|s| s.rebalance.filter(|_| !s.settings.can_abort_rebalance));
+            if let Some(r) = blocking.filter(|r| r.runner != w.node) {
+                let runner = &state.nodes[usize::from(r.runner.0)];
+                let params = &self.params[usize::from(r.runner.0)];
+                let in_office = match self.setup.design {
+                    failover_core::Design::Fenced => runner.node.leader_term() == Some(r.term),
+                    _ => runner.node.is_orchestrator(params),
+                };
+                if runner.status == Status::Running && in_office {
+                    w.deadline = w.deadline.saturating_add(1);
+                }
+            }
+        }
+    }
+
+    /// The nodes a cut keeps from leading or being heard.
+    pub(crate) fn cut_losses(&self, cut: &Cut) -> Vec<NodeId> {
+        match cut {
+            Cut::Isolate(side) => side.iter().copied().collect(),
+            Cut::Deafen(node) => vec![*node],
+            Cut::OneWay { from, to } => vec![*from, *to],
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Helpers shared by the model's test files: run a check, and assert what a passing run
+//! must show.
+
+#![allow(dead_code)]
+
+use failover_core::Design;
+use failover_model::{check, Report, RunOptions, Setup, Status, Timing};
+
+/// Runs `setup` and prints the report (shown when a test fails).
+pub fn run(setup: &Setup) -> Report {
+    let report = check::run(setup, &RunOptions::default());
+    println!("{}", report.render());
+    report
+}
+
+/// The default setup of `design`.
+pub fn setup(design: Design, nodes: u16, timing: Timing) -> Setup {
+    Setup::new(design, nodes, timing)
+}
+
+/// Exhaustive within the bounds, every always-property holds, every witness seen, and at
+/// least `floor` unique states explored (so that a change that silently shrinks the search
+/// fails here).
+pub fn assert_passes(report: &Report, floor: usize) {
+    assert!(report.exhaustive, "the search must not be cut short");
+    for p in &report.properties {
+        let expected = if p.kind == "always" {
+            Status::Holds
+        } else {
+            Status::Witnessed
+        };
+        assert_eq!(p.status, expected, "{}", p.name);
+    }
+    assert!(report.passed());
+    assert!(
+        report.unique_states >= floor,
+        "explored {} unique states, expected at least {floor}",
+        report.unique_states
+    );
+}
+
+/// `report` has a property called `name`, witnessed or holding.
+pub fn assert_has(report: &Report, name: &str, status: Status) {
+    assert_eq!(report.status(name), Some(status), "{name}");
+}

@@ -1,0 +1,276 @@
+//! Seeded bugs: one-line changes to `failover-core` that a real engineer could make. Each is
+//! applied to a scratch copy of the workspace, the model is built there and run with the
+//! bounds that should catch it, and the test asserts the named property is violated: the
+//! checks have teeth, and a regression gives a counterexample, never a crash or a hang.
+//!
+//! Most are ignored by default (each needs a build of its own); CI runs the guard removals
+//! that are not ignored. All of them: `cargo nextest run -p failover-model --test
+//! seeded_bugs --run-ignored all`. Bugs the model does not catch are listed with why in the
+//! README ("Seeded bugs").
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// A seeded bug: edits to the core, the model flags that should catch it, and the property
+/// that must be violated.
+struct Bug {
+    name: &'static str,
+    edits: &'static [(&'static str, &'static str, &'static str)],
+    flags: &'static [&'static str],
+    expect: &'static str,
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the model crate sits in the workspace")
+        .to_path_buf()
+}
+
+/// Copies the workspace's sources (not `target/`, not `.git/`) to `to`.
+fn copy_sources(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("readable workspace") {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == ".git" {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+            copy_sources(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+fn seed(bug: &Bug) {
+    let root = workspace();
+    let scratch = root.join("target/seeded-bugs").join(bug.name);
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    copy_sources(&root, &scratch);
+    for (file, from, to) in bug.edits {
+        let path = scratch.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "seeded bug {} no longer applies: {from:?} must occur once in {file}",
+            bug.name
+        );
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+    // One target directory for every seeded bug: dependencies build once.
+    let target = root.join("target/seeded-bugs/target");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "failover-model"])
+        .current_dir(&scratch)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "seeded bug {} does not build", bug.name);
+    let json = scratch.join("report.json");
+    let mut child = Command::new(target.join("release/failover-model"))
+        .arg("check")
+        .args(bug.flags)
+        .args(["--search", "bfs", "--until-violated", bug.expect, "--json"])
+        .arg(&json)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("seeded bug {} survived 10 minutes of search", bug.name);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status.code(), Some(1), "{}: the check must fail", bug.name);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let verdict = report["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == bug.expect)
+        .map(|p| p["status"].clone());
+    println!("{}: {} -> {:?}", bug.name, bug.expect, verdict);
+    assert_eq!(
+        verdict,
+        Some(serde_json::json!("violated")),
+        "seeded bug {} must violate {:?}",
+        bug.name,
+        bug.expect
+    );
+}
+
+macro_rules! seeded {
+    ($($(#[$attr:meta])* $test:ident: $bug:expr;)*) => {
+        $( $(#[$attr])* #[test] fn $test() { seed(&$bug) } )*
+    };
+}
+
+const FENCED: &str = "core/src/fenced.rs";
+
+seeded! {
+    // The guard the restart slice exists for: a failed-over node restarted from old disk
+    // may lead again (both the voters' and the winner's check removed). Found at max term 3.
+    failed_over_node_may_lead: Bug {
+        name: "failed-over-node-may-lead",
+        edits: &[
+            (FENCED, "            && p.config.is_active(candidate)\n", ""),
+            (FENCED, "if !base.is_active(params.id) {", "if false {"),
+        ],
+        flags: &["--pauses", "0", "--restarts", "1", "--max-term", "3"],
+        expect: "failed-over node changes nothing",
+    };
+    votes_twice_in_a_term: Bug {
+        name: "votes-twice-in-a-term",
+        edits: &[(FENCED, "            && term > p.promised\n", "            && term >= p.promised\n")],
+        flags: &["--pauses", "0", "--unclean-shutdowns", "2"],
+        expect: "one acting orchestrator per term",
+    };
+    no_check_quorum: Bug {
+        name: "no-check-quorum",
+        edits: &[(FENCED, "if !self.has_quorum(params) {", "if false {")],
+        flags: &["--timing", "timed"],
+        expect: "cut-off orchestrator steps down in time",
+    };
+    #[ignore]
+    votes_for_any_term: Bug {
+        name: "votes-for-any-term",
+        edits: &[(FENCED, "            && term > p.promised\n", "")],
+        flags: &[],
+        expect: "one acting orchestrator per term",
+    };
+    #[ignore]
+    accepts_older_terms: Bug {
+        name: "accepts-older-terms",
+        edits: &[("core/src/node.rs", "if term < p.promised || !quorum", "if !quorum")],
+        flags: &[],
+        expect: "no work by a deposed orchestrator",
+    };
+    #[ignore]
+    majority_of_half: Bug {
+        name: "majority-of-half",
+        edits: &[("core/src/quorum.rs", "    members / 2 + 1\n", "    members / 2\n")],
+        flags: &["--pauses", "0"],
+        expect: "no commit without a majority",
+    };
+    #[ignore]
+    no_quota_check: Bug {
+        name: "no-quota-check",
+        edits: &[(
+            "core/src/rules.rs",
+            "if config.failover_count >= config.settings.max_count {",
+            "if false {",
+        )],
+        flags: &[],
+        expect: "failover quota respected",
+    };
+    #[ignore]
+    rebalance_ignores_can_abort: Bug {
+        name: "rebalance-ignores-can-abort",
+        edits: &[("core/src/rules.rs", "r.runner != target && !abortable", "r.runner != target && abortable")],
+        flags: &["--pauses", "0", "--rebalances", "1"],
+        expect: "no failover during rebalance",
+    };
+    #[ignore]
+    failover_keeps_the_rebalance: Bug {
+        name: "failover-keeps-the-rebalance",
+        edits: &[("core/src/rules.rs", "    next.failover_count += 1;\n    next.rebalance = None;\n", "    next.failover_count += 1;\n")],
+        flags: &["--pauses", "0", "--rebalances", "1", "--can-abort-rebalance", "true"],
+        expect: "no failover during rebalance",
+    };
+    #[ignore]
+    builds_on_own_config: Bug {
+        name: "builds-on-own-config",
+        edits: &[(FENCED, "let base = e.newest.clone();", "let base = self.persistent.config.clone();")],
+        flags: &[],
+        expect: "committed configs form one chain",
+    };
+    #[ignore]
+    counts_votes_of_a_lost_disk: Bug {
+        name: "counts-votes-of-a-lost-disk",
+        edits: &[("core/src/quorum.rs", ".filter(|(node, boot)| config.boot_of(**node) == **boot)", ".filter(|_| true)")],
+        flags: &["--pauses", "0", "--restarts", "1", "--disk-losses", "1", "--max-term", "2"],
+        expect: "one acting orchestrator per term",
+    };
+    #[ignore]
+    a_blank_node_votes: Bug {
+        name: "a-blank-node-votes",
+        edits: &[(FENCED, "        !p.rejoining\n            && term > p.promised", "        term > p.promised")],
+        flags: &["--pauses", "0", "--restarts", "1", "--disk-losses", "1", "--max-term", "2"],
+        expect: "one acting orchestrator per term",
+    };
+    #[ignore]
+    premature_failover: Bug {
+        name: "premature-failover",
+        edits: &[("core/src/detector.rs", "} else if ticks >= threshold {", "} else if ticks + 1 >= threshold {")],
+        flags: &["--timing", "timed"],
+        expect: "no premature failover",
+    };
+    no_leader_stickiness: Bug {
+        name: "no-leader-stickiness",
+        edits: &[(FENCED, "            && self.heard_leader(params, Some(candidate)).is_none()\n", "\n")],
+        flags: &["--timing", "timed", "--late-heartbeats", "2", "--partitions", "0", "--pauses", "0", "--rebalances", "0"],
+        expect: "orchestrator kept while it can lead",
+    };
+    #[ignore]
+    no_pre_vote: Bug {
+        name: "no-pre-vote",
+        edits: &[(FENCED, "if !pre.won(params.members.len()) {", "if false {")],
+        flags: &["--timing", "timed"],
+        expect: "orchestrator kept while it can lead",
+    };
+    #[ignore]
+    rebalance_outlives_its_runner: Bug {
+        name: "rebalance-outlives-its-runner",
+        edits: &[(FENCED, "        changed |= rebalance::end_if_orphaned(&mut next, term);\n", "")],
+        flags: &["--timing", "timed"],
+        expect: "orchestrator failed over in time",
+    };
+    #[ignore]
+    commits_before_a_majority: Bug {
+        name: "commits-before-a-majority",
+        edits: &[(FENCED, "if !proposal.committed(params.members.len()) {", "if false {")],
+        flags: &["--pauses", "0"],
+        expect: "no commit without a majority",
+    };
+    #[ignore]
+    forgets_to_persist: Bug {
+        name: "forgets-to-persist",
+        edits: &[("core/src/node.rs", "if self.persistent != before {", "if false {")],
+        flags: &["--pauses", "0"],
+        expect: "nothing sent beyond the disk",
+    };
+    #[ignore]
+    votes_again_for_anyone: Bug {
+        name: "votes-again-for-anyone",
+        edits: &[(FENCED, "&& self.leader == Some((from, term))", "&& self.leader.is_some()")],
+        flags: &["--pauses", "0", "--unclean-shutdowns", "2"],
+        expect: "one acting orchestrator per term",
+    };
+    #[ignore]
+    no_catch_up: Bug {
+        name: "no-catch-up",
+        edits: &[(FENCED, "if (accepted_term, revision) < (p.accepted_term, p.config.revision) {", "if false {")],
+        flags: &["--pauses", "0", "--restarts", "1", "--max-term", "3"],
+        expect: "failed-over node changes nothing",
+    };
+    #[ignore]
+    mixes_configs_of_one_slot: Bug {
+        name: "mixes-configs-of-one-slot",
+        edits: &[(FENCED, "if same_slot && config != p.config {", "if false {")],
+        flags: &["--pauses", "0", "--restarts", "1", "--disk-losses", "1", "--max-term", "2"],
+        expect: "one config per term and revision",
+    };
+}
