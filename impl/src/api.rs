@@ -4,7 +4,7 @@
 //! committed.
 
 use crate::auth::Key;
-use crate::driver::{AdminError, Command, NodeHandle, SettingsChange};
+use crate::driver::{AdminError, Command, NodeHandle};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use failover_core::params::ticks_for;
-use failover_core::{AdminCommand, StepError};
+use failover_core::{AdminCommand, AdminRefusal, SettingsChange};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -60,15 +60,14 @@ impl IntoResponse for ApiError {
 impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         let status = match &e {
-            AdminError::Refused(StepError::NotOrchestrator(_)) => StatusCode::CONFLICT,
-            AdminError::Refused(StepError::Busy) | AdminError::LostLeadership => {
+            AdminError::Refused(AdminRefusal::NotOrchestrator(_)) => StatusCode::CONFLICT,
+            AdminError::Refused(AdminRefusal::Busy) | AdminError::LostLeadership => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            AdminError::Refused(StepError::Rejected(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            AdminError::Refused(StepError::UnknownPeer(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            AdminError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
         };
         let orchestrator = match &e {
-            AdminError::Refused(StepError::NotOrchestrator(o)) => o.map(|n| n.0),
+            AdminError::Refused(AdminRefusal::NotOrchestrator(o)) => o.map(|n| n.0),
             _ => None,
         };
         ApiError {
@@ -123,6 +122,7 @@ struct SettingsView {
     enabled: bool,
     timeout_ms: u64,
     max_count: u32,
+    can_abort_rebalance: bool,
     count: u32,
 }
 
@@ -132,6 +132,7 @@ async fn settings(State(api): State<Api>) -> impl IntoResponse {
         enabled: s.enabled,
         timeout_ms: s.timeout_ms,
         max_count: s.max_count,
+        can_abort_rebalance: s.can_abort_rebalance,
         count: s.failover_count,
     })
 }
@@ -142,6 +143,7 @@ struct SettingsRequest {
     enabled: Option<bool>,
     timeout_ms: Option<u64>,
     max_count: Option<u32>,
+    can_abort_rebalance: Option<bool>,
 }
 
 async fn set_settings(
@@ -162,23 +164,22 @@ async fn set_settings(
         enabled: change.enabled,
         timeout_ticks: change.timeout_ms.map(|ms| ticks_for(ms, heartbeat_ms)),
         max_count: change.max_count,
+        can_abort_rebalance: change.can_abort_rebalance,
     };
-    if change == SettingsChange::default() {
+    if change.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "nothing to change: give enabled, timeoutMs or maxCount",
+            "nothing to change: give enabled, timeoutMs, maxCount or canAbortRebalance",
         ));
     }
-    // Merged with the settings of the config the change builds on, in the driver: two
-    // partial changes do not undo each other.
-    let (reply, answer) = oneshot::channel();
-    api.submit(Command::Settings { change, reply }, answer)
-        .await
+    // The core merges it with the settings of the config the change builds on: two partial
+    // changes do not undo each other.
+    api.admin(AdminCommand::ChangeSettings(change)).await
 }
 
 async fn reset_count(State(api): State<Api>, headers: HeaderMap) -> Result<Response, ApiError> {
     api.authorize(&headers)?;
-    api.admin(AdminCommand::ResetCount, None).await
+    api.admin(AdminCommand::ResetCount).await
 }
 
 #[derive(Deserialize)]
@@ -208,13 +209,12 @@ async fn rebalance(
             "start needs durationMs of at least 1",
         )),
         (RebalanceAction::Start, Some(ms)) => {
-            api.admin(
-                AdminCommand::StartRebalance,
-                Some(Duration::from_millis(ms)),
-            )
-            .await
+            // One step is committed per tick: the length in steps is the length in ticks.
+            let heartbeat_ms = api.node.heartbeat.as_millis() as u64;
+            let steps = ticks_for(ms, heartbeat_ms);
+            api.admin(AdminCommand::StartRebalance { steps }).await
         }
-        (RebalanceAction::Stop, None) => api.admin(AdminCommand::StopRebalance, None).await,
+        (RebalanceAction::Stop, None) => api.admin(AdminCommand::StopRebalance).await,
         (RebalanceAction::Stop, Some(_)) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "stop takes no durationMs",
@@ -256,18 +256,9 @@ impl Api {
         }
     }
 
-    async fn admin(
-        &self,
-        command: AdminCommand,
-        rebalance_for: Option<Duration>,
-    ) -> Result<Response, ApiError> {
+    async fn admin(&self, command: AdminCommand) -> Result<Response, ApiError> {
         let (reply, answer) = oneshot::channel();
-        let command = Command::Admin {
-            command,
-            rebalance_for,
-            reply,
-        };
-        self.submit(command, answer).await
+        self.submit(Command::Admin { command, reply }, answer).await
     }
 
     async fn submit(

@@ -181,7 +181,7 @@ async fn one_run(
         log_json: false,
     };
     let mut cluster = Cluster::create(dir, &cluster_spec, exe)?;
-    cluster.start_all()?;
+    cluster.bootstrap_all()?;
     let result = measure(&mut cluster, spec, target).await;
     cluster.stop_all()?;
     result

@@ -166,6 +166,7 @@ impl Cluster {
                 failover_timeout_ms: t.timeout_ms,
                 net_tick_timeout_ms: t.net_tick_ms,
                 max_count: t.max_count,
+                can_abort_rebalance: true,
                 master_timeout_ms: None,
                 max_frame_bytes: crate::config::DEFAULT_MAX_FRAME_BYTES,
                 peers: (0..spec.nodes)
@@ -256,19 +257,28 @@ impl Cluster {
             .ok_or_else(|| anyhow::anyhow!("no node {id} in this cluster"))
     }
 
-    /// Starts every node that is not running.
-    pub fn start_all(&mut self) -> anyhow::Result<()> {
+    /// Starts every node of a cluster that was just created, from empty data directories.
+    pub fn bootstrap_all(&mut self) -> anyhow::Result<()> {
         let ids: Vec<u16> = self.file.members.iter().map(|m| m.id).collect();
         for id in ids {
             if self.state(id) == ProcessState::Down {
-                self.start(id)?;
+                self.spawn(id, Some("--bootstrap"))?;
             }
         }
         Ok(())
     }
 
-    /// Starts node `id` from its config and data directory.
+    /// Starts node `id` from its config and data directory, which must hold its state.
     pub fn start(&mut self, id: u16) -> anyhow::Result<()> {
+        self.spawn(id, None)
+    }
+
+    /// Starts node `id` after its data directory was lost: it rejoins on a new disk.
+    pub fn rejoin(&mut self, id: u16) -> anyhow::Result<()> {
+        self.spawn(id, Some("--rejoin"))
+    }
+
+    fn spawn(&mut self, id: u16, how: Option<&str>) -> anyhow::Result<()> {
         let member = self.member(id)?.clone();
         let log = fs::OpenOptions::new()
             .create(true)
@@ -290,6 +300,7 @@ impl Cluster {
         if self.file.log_json {
             command.arg("--log-json");
         }
+        command.args(how);
         let child = command
             .spawn()
             .with_context(|| format!("cannot start {}", self.exe.display()))?;

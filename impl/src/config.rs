@@ -41,6 +41,10 @@ pub struct NodeConfig {
     /// Failovers allowed before the count is reset.
     #[serde(default = "one")]
     pub max_count: u32,
+    /// `canAbortRebalance` of a new cluster: a failover stops a running rebalance in the
+    /// same commit (when off, a running rebalance blocks failovers until it ends).
+    #[serde(default = "yes")]
+    pub can_abort_rebalance: bool,
     /// Silence after which a master candidate stops counting a node as up. Defaults to half
     /// the failover timeout, so that an election finishes before the failover is due.
     #[serde(default)]
@@ -63,6 +67,10 @@ pub struct PeerConfig {
     /// Its master priority.
     #[serde(default)]
     pub priority: u32,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn one() -> u32 {
@@ -234,6 +242,7 @@ impl NodeConfig {
             enabled: true,
             timeout_ticks: ticks_for(self.failover_timeout_ms, self.heartbeat_ms),
             max_count: self.max_count,
+            can_abort_rebalance: self.can_abort_rebalance,
         }
     }
 

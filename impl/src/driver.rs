@@ -9,8 +9,8 @@ use crate::metrics::Metrics;
 use crate::storage::Storage;
 use crate::transport::{NetEvent, Transport};
 use failover_core::{
-    AdminCommand, Commit, Design, Event, FailoverRecord, Health, Input, Membership, NodeId,
-    NodeState, Params, Ready, Revision, Role, StepError, Term,
+    AdminCommand, AdminRefusal, Commit, Design, Event, FailoverRecord, Health, Input, Membership,
+    NodeId, NodeState, Params, Ready, Revision, Role, StepError, Term,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,33 +22,13 @@ use tracing::{debug, error, info, warn};
 /// Log target of every core input and output (debug level, JSON values), for replay.
 pub const CORE_TARGET: &str = "failover::core";
 
-/// A change of some auto-failover settings; the rest stay as the config has them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SettingsChange {
-    /// Auto-failover on or off.
-    pub enabled: Option<bool>,
-    /// The timeout in ticks.
-    pub timeout_ticks: Option<u32>,
-    /// The quota.
-    pub max_count: Option<u32>,
-}
-
 /// A request for the driver.
 #[derive(Debug)]
 pub enum Command {
-    /// Changes some settings, merged with the node's current config when it is applied.
-    Settings {
-        /// What to change.
-        change: SettingsChange,
-        /// Where the outcome goes.
-        reply: oneshot::Sender<Result<Revision, AdminError>>,
-    },
     /// An admin command; the reply comes once it is committed (or refused).
     Admin {
         /// The command.
         command: AdminCommand,
-        /// For `StartRebalance`: stop it after this long.
-        rebalance_for: Option<Duration>,
         /// Where the outcome goes.
         reply: oneshot::Sender<Result<Revision, AdminError>>,
     },
@@ -59,7 +39,7 @@ pub enum Command {
 pub enum AdminError {
     /// The core refused it.
     #[error(transparent)]
-    Refused(#[from] StepError),
+    Refused(#[from] AdminRefusal),
     /// This node lost its leadership before the change committed; it may or may not commit.
     #[error("leadership lost before the change committed")]
     LostLeadership,
@@ -111,12 +91,32 @@ pub struct Status {
     pub enabled: bool,
     /// The auto-failover timeout in milliseconds.
     pub timeout_ms: u64,
-    /// The node running a rebalance, if any.
-    pub rebalance: Option<u16>,
+    /// `canAbortRebalance`: a failover stops a running rebalance.
+    pub can_abort_rebalance: bool,
+    /// The running rebalance, if any.
+    pub rebalance: Option<RebalanceView>,
+    /// Rebalance steps committed so far (each moves data).
+    pub map_version: u32,
+    /// This node lost its disk and waits to be readmitted.
+    pub rejoining: bool,
     /// Every failed-over node, in commit order.
     pub failed_over: Vec<u16>,
     /// The other members.
     pub peers: Vec<PeerView>,
+}
+
+/// A running rebalance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RebalanceView {
+    /// The orchestrator that runs it.
+    pub runner: u16,
+    /// The runner's term.
+    pub term: Term,
+    /// Steps committed.
+    pub done: u32,
+    /// Steps in all.
+    pub steps: u32,
 }
 
 /// One committed failover as this node learned it.
@@ -175,7 +175,6 @@ pub struct Driver {
     status: watch::Sender<Status>,
     failovers: Arc<Mutex<Vec<FailoverView>>>,
     waiters: Vec<Waiter>,
-    rebalance_until: Option<Instant>,
     detected_at: BTreeMap<NodeId, Instant>,
     last_heard: BTreeMap<NodeId, Instant>,
     blocked: BTreeMap<NodeId, String>,
@@ -236,7 +235,6 @@ impl Driver {
             status: status_tx,
             failovers,
             waiters: Vec::new(),
-            rebalance_until: None,
             detected_at: BTreeMap::new(),
             last_heard: BTreeMap::new(),
             blocked: BTreeMap::new(),
@@ -284,28 +282,6 @@ impl Driver {
                 .get_or_create(&vec![("peer", peer.0.to_string())])
                 .set(now.duration_since(*heard).as_secs_f64());
         }
-        let ours = self.core.config().rebalance == Some(self.params.id);
-        if ours && self.rebalance_until.is_none() && self.core.is_orchestrator(&self.params) {
-            // The config says this node runs a rebalance, but no job runs in this process:
-            // it died with the previous one (a restart). Stop it, so that it does not block
-            // failovers for ever.
-            info!("rebalance job lost with a restart; stopping it");
-            self.rebalance_until = Some(now);
-        }
-        if self.rebalance_until.is_some_and(|until| now >= until) {
-            let ours = self.core.config().rebalance == Some(self.params.id);
-            match self.feed(Input::Admin(AdminCommand::StopRebalance))? {
-                Err(StepError::Busy) if ours => {} // a change is committing: next tick
-                Ok(_) => {
-                    info!("rebalance finished");
-                    self.rebalance_until = None;
-                }
-                Err(e) => {
-                    info!(reason = %e, "rebalance ended without this node");
-                    self.rebalance_until = None;
-                }
-            }
-        }
         Ok(())
     }
 
@@ -334,42 +310,22 @@ impl Driver {
     }
 
     fn on_command(&mut self, command: Command) -> Result<(), Fatal> {
-        let (command, rebalance_for, reply) = match command {
-            Command::Admin {
-                command,
-                rebalance_for,
-                reply,
-            } => (command, rebalance_for, reply),
-            Command::Settings { change, reply } => {
-                let current = self.core.config().settings;
-                let settings = failover_core::Settings {
-                    enabled: change.enabled.unwrap_or(current.enabled),
-                    timeout_ticks: change.timeout_ticks.unwrap_or(current.timeout_ticks),
-                    max_count: change.max_count.unwrap_or(current.max_count),
-                };
-                (AdminCommand::SetSettings(settings), None, reply)
-            }
-        };
-        let starts_rebalance = command == AdminCommand::StartRebalance;
+        let Command::Admin { command, reply } = command;
         match self.feed(Input::Admin(command))? {
-            Err(e) => {
-                let _ = reply.send(Err(e.into()));
+            Err(StepError::Admin(refusal)) => {
+                let _ = reply.send(Err(refusal.into()));
             }
-            Ok(ready) => {
-                if starts_rebalance {
-                    self.rebalance_until = rebalance_for.map(|d| Instant::now() + d);
+            Err(e) => warn!(error = %e, "admin command refused by the core"),
+            Ok(ready) => match ready.commit {
+                Some(commit) if !commit.learned => {
+                    let _ = reply.send(Ok(commit.config.revision));
                 }
-                match ready.commit {
-                    Some(commit) => {
-                        let _ = reply.send(Ok(commit.config.revision));
-                    }
-                    None => self.waiters.push(Waiter {
-                        revision: self.core.config().revision,
-                        term: self.core.leader_term(),
-                        reply,
-                    }),
-                }
-            }
+                _ => self.waiters.push(Waiter {
+                    revision: self.core.config().revision,
+                    term: self.core.leader_term(),
+                    reply,
+                }),
+            },
         }
         Ok(())
     }
@@ -455,20 +411,43 @@ impl Driver {
                     self.blocked.insert(*node, reason);
                 }
             }
-            Event::CommitLearned { revision } => debug!(revision, "learned a commit"),
-            Event::Proposed { .. } | Event::Ignored { .. } => {}
+            Event::PreVoting { term } => debug!(term, "asking whether a majority would vote"),
+            Event::LostQuorum { term } => {
+                warn!(term, "no longer hears a majority: giving up office")
+            }
+            Event::ConflictingConfig {
+                from,
+                term,
+                revision,
+            } => warn!(
+                peer = from.0,
+                term, revision, "refused a different config for the same term and revision"
+            ),
+            Event::Rejoining { boot } => debug!(boot, "asking to be readmitted on a new disk"),
+            Event::Rejoined { boot } => info!(boot, "readmitted on a new disk"),
+            _ => {}
         }
     }
 
     fn on_commit(&mut self, commit: &Commit) {
+        if commit.learned {
+            debug!(
+                revision = commit.config.revision,
+                term = commit.term,
+                from = commit.by.0,
+                "learned a commit"
+            );
+            return;
+        }
         info!(
             revision = commit.config.revision,
             term = commit.term,
             "config committed"
         );
+        // Only this node's own commits in the waiter's term answer a waiter.
         let revision = commit.config.revision;
         for waiter in std::mem::take(&mut self.waiters) {
-            if waiter.revision <= revision {
+            if waiter.revision <= revision && waiter.term == Some(commit.term) {
                 let _ = waiter.reply.send(Ok(waiter.revision));
             } else {
                 self.waiters.push(waiter);
@@ -479,15 +458,10 @@ impl Driver {
     /// Records failovers of a config this node knows to be committed (its own commit, or
     /// one a peer's commit confirmed), with when and how fast. Proposals do not count.
     fn learn_failovers(&mut self, ready: &Ready) {
-        let learned = ready
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::CommitLearned { .. }));
-        let committed = match &ready.commit {
-            Some(commit) => &commit.config,
-            None if learned => self.core.config(),
-            None => return,
+        let Some(commit) = &ready.commit else {
+            return;
         };
+        let committed = &commit.config;
         let mut views = self.failovers.lock().unwrap();
         let now = Instant::now();
         let committed_here = |r: &FailoverRecord| {
@@ -624,7 +598,15 @@ fn status_of(
         max_count: config.settings.max_count,
         enabled: config.settings.enabled,
         timeout_ms: u64::from(config.settings.timeout_ticks) * heartbeat.as_millis() as u64,
-        rebalance: config.rebalance.map(|n| n.0),
+        can_abort_rebalance: config.settings.can_abort_rebalance,
+        rebalance: config.rebalance.map(|r| RebalanceView {
+            runner: r.runner.0,
+            term: r.term,
+            done: r.done,
+            steps: r.steps,
+        }),
+        map_version: config.map_version,
+        rejoining: core.persistent.rejoining,
         failed_over: config.history.iter().map(|r| r.node.0).collect(),
         peers,
     }

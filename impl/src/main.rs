@@ -29,6 +29,14 @@ enum Top {
         /// The node's TOML config.
         #[arg(long)]
         config: PathBuf,
+        /// The data directory has no state yet because this is a member of a brand-new
+        /// cluster: start it from the first config.
+        #[arg(long, conflicts_with = "rejoin")]
+        bootstrap: bool,
+        /// The data directory lost this node's state: start on a new disk identity, and
+        /// vote or accept nothing until the cluster has readmitted it.
+        #[arg(long)]
+        rejoin: bool,
         #[command(flatten)]
         log: LogArgs,
     },
@@ -173,10 +181,20 @@ fn exe() -> anyhow::Result<PathBuf> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Top::Node { config, log } => {
+        Top::Node {
+            config,
+            bootstrap,
+            rejoin,
+            log,
+        } => {
             let config = NodeConfig::load(&config)?;
             failover_impl::logging::init(&log.log, log.log_json)?;
-            failover_impl::node::run(config).await
+            let start = match (bootstrap, rejoin) {
+                (true, _) => failover_impl::node::Start::Bootstrap,
+                (_, true) => failover_impl::node::Start::Rejoin,
+                _ => failover_impl::node::Start::FromDisk,
+            };
+            failover_impl::node::run(config, start).await
         }
         Top::Cluster {
             command:
@@ -209,7 +227,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             let mut cluster = Cluster::create(&dir, &spec, &exe()?)?;
-            cluster.start_all()?;
+            cluster.bootstrap_all()?;
             let settled = cluster.wait_settled(Duration::from_secs(30)).await;
             if let Err(e) = settled {
                 cluster.stop_all()?;

@@ -14,29 +14,67 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::info;
 
-/// Runs the node of `config` until SIGTERM or Ctrl-C.
-pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
-    let key = Key::load(&config.secret_file)?;
+/// How a node starts when its data directory holds no state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Only from the state on disk; none is an error.
+    FromDisk,
+    /// A member of a brand-new cluster: from the first config.
+    Bootstrap,
+    /// A node that lost its disk: blank, on a new disk identity, readmitted before it
+    /// votes or accepts.
+    Rejoin,
+}
+
+/// The core to run: restored from disk, or new as `start` says. A new state is written
+/// before the node does anything else.
+fn first_state(config: &NodeConfig, storage: &Storage, start: Start) -> anyhow::Result<NodeState> {
     let params = config.params();
-    let storage = Storage::open(&config.data_dir, params.id)?;
-    let core = match storage.load()? {
-        Some(state) => {
-            check_members(&config, &state)?;
+    let blank = match (storage.load()?, start) {
+        (Some(state), Start::Rejoin) => anyhow::bail!(
+            "--rejoin is for a node that lost its state, but {} holds one (revision {}); \
+             refusing to throw it away",
+            config.data_dir.display(),
+            state.config.revision
+        ),
+        (Some(state), _) => {
+            check_members(config, &state)?;
             info!(
                 revision = state.config.revision,
                 promised = state.promised,
+                rejoining = state.rejoining,
                 "restarting from disk"
             );
-            NodeState::restart(&params, state)
+            return Ok(NodeState::restart(&params, state));
         }
-        None => {
-            info!("starting as a new node");
+        (None, Start::FromDisk) => anyhow::bail!(
+            "no state in {}: start with --bootstrap for a member of a brand-new cluster, or \
+             --rejoin if this node lost its data (it is readmitted before it votes again)",
+            config.data_dir.display()
+        ),
+        (None, Start::Bootstrap) => {
+            info!("starting as a member of a new cluster");
             NodeState::restart(
                 &params,
                 Persistent::fresh(&params, config.initial_settings()),
             )
         }
+        (None, Start::Rejoin) => {
+            let boot = u64::from_le_bytes(crate::auth::random_bytes::<8>()).max(1);
+            info!(boot, "lost state: rejoining on a new disk");
+            NodeState::rejoin(&params, config.initial_settings(), boot)
+        }
     };
+    storage.save(&blank.persistent)?;
+    Ok(blank)
+}
+
+/// Runs the node of `config` until SIGTERM or Ctrl-C.
+pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
+    let key = Key::load(&config.secret_file)?;
+    let params = config.params();
+    let storage = Storage::open(&config.data_dir, params.id)?;
+    let core = first_state(&config, &storage, start)?;
     let metrics = Arc::new(Metrics::new());
     let (net_tx, net_rx) = mpsc::channel(4096);
     let transport_config = TransportConfig {

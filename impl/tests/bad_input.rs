@@ -99,6 +99,9 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
     let (recorded_hello, session) = handshake(&mut conn, &key, 3, 1).await;
     let heartbeat = Message::Heartbeat {
         orchestrator: false,
+        office: Default::default(),
+        quorum: true,
+        accepted_term: 0,
         revision: before.revision,
     };
     let recorded = data(&session, 0, heartbeat);
@@ -127,7 +130,7 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
     fake.membership.insert(NodeId(3), Membership::FailedOver);
     let commit = Message::Commit {
         term: 99,
-        config: fake,
+        config: fake.into(),
     };
     conn.send(data(&forged, 0, commit)).await.unwrap();
     assert!(closed(&mut conn).await);

@@ -98,6 +98,17 @@ async fn lost_node_is_failed_over_once_by_the_orchestrator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_failover_while_a_rebalance_runs() {
     let mut c = TestCluster::up("rebalance", 3, Design::Fenced, fast()).await;
+    let answer = c
+        .cluster
+        .client()
+        .post(
+            c.admin(1),
+            "/settings/autoFailover",
+            Some(json!({"canAbortRebalance": false})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.code, 200, "{:?}", answer.body);
     let rebalance = Duration::from_millis(2000);
     let answer = c
         .cluster
@@ -113,7 +124,7 @@ async fn no_failover_while_a_rebalance_runs() {
     let started = std::time::Instant::now();
     // Committed at a majority; node 2 may be the one that has not heard yet.
     eventually("node 2 learns of the rebalance", MARGIN, || async {
-        c.status(2).await.rebalance == Some(1)
+        c.status(2).await.rebalance.is_some_and(|r| r.runner == 1)
     })
     .await;
     c.fault(3, Fault::Kill);
@@ -127,7 +138,34 @@ async fn no_failover_while_a_rebalance_runs() {
     // When it ends, the failover follows.
     c.wait_failover(3, &[1, 2], rebalance + c.timeout() + MARGIN)
         .await;
-    assert_eq!(c.status(1).await.rebalance, None);
+    let s = c.status(1).await;
+    assert_eq!(s.rebalance, None);
+    assert!(
+        s.map_version >= 15,
+        "the rebalance moved data in committed steps"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_aborts_a_rebalance_when_allowed() {
+    let mut c = TestCluster::up("abort", 3, Design::Fenced, fast()).await;
+    assert!(c.status(1).await.can_abort_rebalance, "on by default");
+    let answer = c
+        .cluster
+        .client()
+        .post(
+            c.admin(1),
+            "/controller/rebalance",
+            Some(json!({"action": "start", "durationMs": 60_000})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.code, 200, "{:?}", answer.body);
+    c.fault(3, Fault::Kill);
+    c.wait_failover(3, &[1, 2], c.timeout() + MARGIN).await;
+    let s = c.status(2).await;
+    assert_eq!(s.rebalance, None, "the failover stopped the rebalance");
+    assert!(s.map_version > 0, "it had moved data before");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -59,7 +59,7 @@ impl TestCluster {
             log_json: true,
         };
         let mut cluster = Cluster::create(&temp_dir(name), &spec, &exe()).expect("cluster created");
-        cluster.start_all().expect("nodes start");
+        cluster.bootstrap_all().expect("nodes start");
         let orchestrator = match cluster.wait_settled(Duration::from_secs(20)).await {
             Ok(orchestrator) => orchestrator,
             Err(e) => {
