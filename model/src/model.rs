@@ -517,6 +517,14 @@ impl Model for FailoverModel {
                         (n, heard)
                     })
                     .collect();
+                if let Some((_, peer)) = late {
+                    // Together with a cut, the late heartbeat may leave `peer` heard by
+                    // too few to keep office this tick.
+                    let heard_by = 1 + hearing.iter().filter(|(_, h)| h.contains(&peer)).count();
+                    if heard_by < self.majority() {
+                        state.ghost.office_disturbed.insert(peer);
+                    }
+                }
                 for (node, heard) in hearing {
                     self.tick(&mut state, node, &heard);
                 }
@@ -684,6 +692,7 @@ impl Model for FailoverModel {
         }
         if self.timed() {
             self.settle(&mut state);
+            self.observe_hearing(&mut state);
         }
         Some(state)
     }

@@ -323,6 +323,11 @@ impl FailoverModel {
         }
         .map(|(slot, s)| (*slot, s.clone()));
         if let Some((_, prev)) = &before {
+            if new.settings != prev.settings {
+                // An admin's change decided before the fault, committed after it: the
+                // failover bound watched under the old settings no longer applies.
+                ghost.watch = None;
+            }
             if new.map_version > prev.map_version {
                 ghost.seen.data_moved = true;
             }
@@ -472,7 +477,7 @@ impl FailoverModel {
 
     /// Whether the cluster is healthy apart from `node`, so that `node`'s loss must be
     /// handled in time: no other fault in force, auto-failover on with quota left, and
-    /// every other active node running.
+    /// every other active node running with its disk (not rejoining after losing it).
     pub(crate) fn calm_apart_from(&self, state: &State, node: NodeId) -> bool {
         let ghost = &state.ghost;
         let out = |n: NodeId| ghost.records.iter().any(|r| r.node == n);
@@ -485,7 +490,7 @@ impl FailoverModel {
             && self
                 .ids()
                 .filter(|n| *n != node && !out(*n))
-                .all(|n| state.running(n))
+                .all(|n| state.running(n) && !state.slot(n).node.persistent.rejoining)
     }
 
     /// `timed`: after every node ticked, who can hear and be heard by a majority.
@@ -512,10 +517,9 @@ impl FailoverModel {
                     .quorumless_since
                     .entry(node)
                     .or_insert(state.now);
-            } else {
-                state.ghost.quorumless_since.remove(&node);
             }
         }
+        self.observe_hearing(state);
         // A failover blocked by a live rebalance (its runner leads its term and runs) may
         // wait for it: the deadline moves on by a tick. A rebalance whose runner lost
         // office earns nothing.
@@ -534,6 +538,29 @@ impl FailoverModel {
                     w.deadline = w.deadline.saturating_add(1);
                 }
             }
+        }
+    }
+
+    /// `timed`, after any step: a node that hears a majority again (a heal, a resume, a
+    /// restart) or stopped is no longer cut off; the clock alone starts the count.
+    pub(crate) fn observe_hearing(&self, state: &mut State) {
+        let majority = self.majority();
+        let hears_majority = |node: NodeId| {
+            self.ids()
+                .filter(|p| *p != node && state.running(*p) && state.link_up(*p, node))
+                .count()
+                + 1
+                >= majority
+        };
+        let recovered: Vec<NodeId> = state
+            .ghost
+            .quorumless_since
+            .keys()
+            .copied()
+            .filter(|n| !state.running(*n) || hears_majority(*n))
+            .collect();
+        for node in recovered {
+            state.ghost.quorumless_since.remove(&node);
         }
     }
 

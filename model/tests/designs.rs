@@ -28,7 +28,7 @@ fn fenced_three_nodes_timed_every_fault_kind_holds() {
     assert!(b.unclean_shutdowns >= 1 && b.pauses >= 1 && b.losses >= 1);
     assert!(b.partitions >= 1 && b.rebalances >= 1);
     let report = run(&s);
-    assert_passes(&report, 3_500_000);
+    assert_passes(&report, 3_300_000);
     for name in [
         ORCHESTRATOR_IN_TIME,
         OTHER_IN_TIME,

@@ -39,6 +39,21 @@ pub fn assert_passes(report: &Report, floor: usize) {
     );
 }
 
+/// Exhaustive within the bounds, every always-property holds and at least `floor` unique
+/// states explored; the caller asserts the witnesses its scenario is about (a slice too
+/// short for some scenario, such as a second failover, need not see it).
+pub fn assert_safe(report: &Report, floor: usize) {
+    assert!(report.exhaustive, "the search must not be cut short");
+    for p in report.properties.iter().filter(|p| p.kind == "always") {
+        assert_eq!(p.status, Status::Holds, "{}", p.name);
+    }
+    assert!(
+        report.unique_states >= floor,
+        "explored {} unique states, expected at least {floor}",
+        report.unique_states
+    );
+}
+
 /// `report` has a property called `name`, witnessed or holding.
 pub fn assert_has(report: &Report, name: &str, status: Status) {
     assert_eq!(report.status(name), Some(status), "{name}");
