@@ -476,21 +476,36 @@ impl FailoverModel {
     }
 
     /// Whether the cluster is healthy apart from `node`, so that `node`'s loss must be
-    /// handled in time: no other fault in force, auto-failover on with quota left, and
-    /// every other active node running with its disk (not rejoining after losing it).
+    /// handled in time: no other fault in force, auto-failover on with quota left, every
+    /// other active node running with its disk (not rejoining after losing it), and those
+    /// nodes a majority of all nodes (a failed-over node still counts in the majority, so
+    /// two lost nodes of three leave nobody able to commit), and no node still counted
+    /// silent by another.
     pub(crate) fn calm_apart_from(&self, state: &State, node: NodeId) -> bool {
         let ghost = &state.ghost;
         let out = |n: NodeId| ghost.records.iter().any(|r| r.node == n);
         let newest = ghost.committed.values().next_back();
-        ghost.watch.is_none()
+        let healthy = |n: NodeId| state.running(n) && !state.slot(n).node.persistent.rejoining;
+        let others_up = self.ids().filter(|n| *n != node && healthy(*n)).count();
+        // An earlier fault is over only once every node hears every other again: a node
+        // that resumed but is still counted silent may yet be failed over and spend the
+        // quota.
+        let recovered = self
+            .ids()
+            .filter(|i| *i != node && state.running(*i))
+            .all(|i| {
+                self.ids()
+                    .filter(|j| *j != i && *j != node && !out(*j))
+                    .all(|j| self.silence(ghost, i, j) == 0)
+            });
+        others_up >= self.majority()
+            && recovered
+            && ghost.watch.is_none()
             && ghost.office_watch.is_none()
             && state.cut.is_none()
             && !out(node)
             && newest.is_none_or(|s| s.settings.enabled && !quota_spent(s))
-            && self
-                .ids()
-                .filter(|n| *n != node && !out(*n))
-                .all(|n| state.running(n) && !state.slot(n).node.persistent.rejoining)
+            && self.ids().filter(|n| *n != node && !out(*n)).all(healthy)
     }
 
     /// `timed`: after every node ticked, who can hear and be heard by a majority.

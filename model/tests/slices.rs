@@ -166,3 +166,22 @@ fn late_heartbeats_fail_no_orchestrator_over() {
     assert_has(&report, KEPT_WHILE_ABLE, Status::Holds);
     assert_has(&report, OTHER_FAILED_OVER, Status::Witnessed);
 }
+
+#[test]
+fn a_longer_horizon_fits_a_second_fault_after_a_rebalance() {
+    // Timed, horizon 10: a pause, an unclean shutdown and a rebalance that can complete
+    // (and open a new quota period) before the second fault. This horizon found that the
+    // observer armed a deadline where no majority was left, or while a resumed node was
+    // still counted silent.
+    let mut s = fenced(Timing::Timed);
+    s.horizon = 10;
+    s.max_term = u32::from(s.horizon) * 3 + 2;
+    s.bounds.losses = 0;
+    s.bounds.partitions = 0;
+    let report = run(&s);
+    assert_passes(&report, 100_000);
+    for name in [ORCHESTRATOR_IN_TIME, OTHER_IN_TIME, NO_WORK_BY_DEPOSED] {
+        assert_has(&report, name, Status::Holds);
+    }
+    assert_has(&report, DATA_MOVED, Status::Witnessed);
+}
