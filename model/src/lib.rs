@@ -18,7 +18,7 @@
 //! - [`trace`]: readable steps and the shortest path to a violation.
 //! - [`check`]: running a check and its report (table, traces, JSON).
 //!
-//! The binary `failover-model` wraps these in `check` and `explore` commands.
+//! The binary `failover-model` wraps these in `check`, `explore` and `simulate` commands.
 
 #![warn(missing_docs)]
 
