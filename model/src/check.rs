@@ -88,8 +88,14 @@ pub struct Report {
     pub cut_at_bound: bool,
     /// Whether the search reached the depth bound (then it is not exhaustive).
     pub depth_bound_reached: bool,
-    /// Peak resident memory of the process so far, in MiB (Linux; 0 elsewhere).
+    /// Peak resident memory during this run, in MiB (Linux: the process's peak, reset at
+    /// the start of the run; 0 elsewhere).
     pub peak_rss_mib: u64,
+    /// Whether the run was stopped at its memory bound (then it is not exhaustive).
+    pub memory_bound_reached: bool,
+    /// Whether the run was stopped at its time bound (then it is not exhaustive).
+    #[serde(default)]
+    pub time_bound_reached: bool,
     /// Unique states visited.
     pub unique_states: usize,
     /// States generated, repeats included.
@@ -116,6 +122,12 @@ impl Report {
 
     /// A one-line verdict on how far the search went.
     pub fn extent(&self) -> &'static str {
+        if self.memory_bound_reached {
+            return "NOT exhaustive: memory bound";
+        }
+        if self.time_bound_reached {
+            return "NOT exhaustive: time bound";
+        }
         match (self.exhaustive, self.depth_bound_reached, self.cut_at_bound) {
             (true, _, false) => "exhaustive within the bounds",
             (true, _, true) => {
@@ -236,8 +248,15 @@ pub fn describe_bounds(setup: &Setup) -> String {
     );
     if setup.timing == crate::setup::Timing::Timed {
         s += &format!(
-            " · net-tick {} · bound timeout+{} · horizon {}",
-            setup.net_tick_ticks, setup.slack_ticks, setup.horizon
+            " · net-tick {} · bound timeout+{} · horizon {} · {}",
+            setup.net_tick_ticks,
+            setup.slack_ticks,
+            setup.horizon,
+            if setup.faults_in_flight {
+                "faults fall between deliveries"
+            } else {
+                "each tick delivered at once"
+            }
         );
     }
     s
@@ -277,6 +296,11 @@ pub struct RunOptions {
     pub search: Search,
     /// When to stop early (a bug hunt rather than a proof).
     pub stop_at: StopAt,
+    /// Resident memory, in MiB, past which the run stops (not exhaustive) instead of
+    /// growing until the machine kills it.
+    pub max_memory_mib: Option<u64>,
+    /// Wall time past which the run stops (not exhaustive).
+    pub max_time: Option<Duration>,
 }
 
 impl Default for RunOptions {
@@ -287,6 +311,8 @@ impl Default for RunOptions {
             minimise_limit: 1_000_000,
             search: Search::Dfs,
             stop_at: StopAt::Never,
+            max_memory_mib: None,
+            max_time: None,
         }
     }
 }
@@ -311,22 +337,39 @@ pub fn readable(model: &FailoverModel, path: &Path<State, Action>) -> Vec<TraceS
 /// A state predicate to search for.
 type Goal<'a> = Box<dyn Fn(&State) -> bool + 'a>;
 
-/// Peak resident memory of this process, in MiB (from `/proc`; 0 where unavailable).
-pub fn peak_rss_mib() -> u64 {
+/// A memory figure of this process from `/proc/self/status`, in MiB (0 where unavailable).
+fn status_mib(field: &str) -> u64 {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         return 0;
     };
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kib| kib / 1024)
+}
+
+/// Peak resident memory of this process since the last [`reset_peak_rss`], in MiB.
+pub fn peak_rss_mib() -> u64 {
+    status_mib("VmHWM:")
+}
+
+/// Resident memory of this process now, in MiB.
+pub fn rss_mib() -> u64 {
+    status_mib("VmRSS:")
+}
+
+/// Starts a new peak: Linux resets the process's peak resident memory to its current
+/// one, so that each of several runs in one process reports its own peak.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// Checks `setup` exhaustively (within its bounds) and reports.
 pub fn run(setup: &Setup, options: &RunOptions) -> Report {
     let model = FailoverModel::new(setup.clone());
     let properties = model.properties();
+    reset_peak_rss();
     let started = Instant::now();
     let builder = model
         .clone()
@@ -357,8 +400,28 @@ fn finish(
 ) -> Report {
     let properties = model.properties();
     let mut last = Instant::now();
+    let mut memory_bound_reached = false;
+    let mut time_bound_reached = false;
     while !checker.is_done() {
         std::thread::sleep(Duration::from_millis(200));
+        if let Some(max) = options.max_time {
+            if !time_bound_reached && started.elapsed() > max {
+                time_bound_reached = true;
+                model.halt.store(true, std::sync::atomic::Ordering::Relaxed);
+                if options.progress {
+                    eprintln!("  time bound of {max:?} reached: stopping (not exhaustive)");
+                }
+            }
+        }
+        if let Some(max) = options.max_memory_mib {
+            if !memory_bound_reached && rss_mib() > max {
+                memory_bound_reached = true;
+                model.halt.store(true, std::sync::atomic::Ordering::Relaxed);
+                if options.progress {
+                    eprintln!("  memory bound of {max} MiB reached: stopping (not exhaustive)");
+                }
+            }
+        }
         if options.progress && last.elapsed() >= Duration::from_secs(2) {
             last = Instant::now();
             let secs = started.elapsed().as_secs_f64();
@@ -379,6 +442,10 @@ fn finish(
     }
     let checker = checker.join();
     let elapsed = started.elapsed().as_secs_f64();
+    // The counterexample search below expands states again (within its own limit).
+    model
+        .halt
+        .store(false, std::sync::atomic::Ordering::Relaxed);
     let discoveries = checker.discoveries();
     let depth_bound_reached = checker.max_depth() >= setup.max_depth;
     // With the default finish condition the run stops early only if every property has a
@@ -392,6 +459,8 @@ fn finish(
         StopAt::Violation(name) => discoveries.contains_key(name.as_str()),
     };
     let exhaustive = checker.is_done()
+        && !memory_bound_reached
+        && !time_bound_reached
         && discoveries.len() < properties.len()
         && !depth_bound_reached
         && !stopped_early;
@@ -452,6 +521,8 @@ fn finish(
         cut_at_bound: discoveries.contains_key(crate::properties::CUT_AT_BOUND),
         depth_bound_reached,
         peak_rss_mib: peak_rss_mib(),
+        memory_bound_reached,
+        time_bound_reached,
         unique_states,
         states: checker.state_count(),
         max_depth: checker.max_depth(),

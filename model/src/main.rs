@@ -3,8 +3,10 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use failover_core::Design;
 use failover_model::check::{self, Report, RunOptions, Search, Status, StopAt};
+use failover_model::profile::{self, Profile};
+use failover_model::walk;
 use failover_model::{FailoverModel, NetworkMode, Setup, Start, Timing};
-use stateright::{Checker, Model, UniformChooser};
+use stateright::Model;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -194,6 +196,10 @@ struct ModelArgs {
     /// Last tick of the clock (timed).
     #[arg(long)]
     horizon: Option<u8>,
+    /// timed: carry out each tick's deliveries one by one, so that losses, cuts, crashes
+    /// and pauses can fall between them (the clock still waits for quiet).
+    #[arg(long)]
+    faults_in_flight: bool,
     /// Demonstration only: drive nodes with a broken driver that sends before it persists.
     #[arg(long, hide = true)]
     unsafe_send_before_persist: bool,
@@ -246,6 +252,7 @@ impl ModelArgs {
             s.max_term = u32::from(s.horizon) * u32::from(s.nodes) + 2;
         }
         set!(s.max_term, self.max_term);
+        s.faults_in_flight = self.faults_in_flight;
         s.unsafe_send_before_persist = self.unsafe_send_before_persist;
         s.validate()?;
         Ok(s)
@@ -258,8 +265,13 @@ struct CheckArgs {
     model: ModelArgs,
     /// Check all three designs (both timings unless --timing is given) and print one
     /// comparison table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "profile")]
     all: bool,
+    /// Check a profile of fenced runs: ci (every pair of fault kinds, small bounds, both
+    /// timings) or deep (every kind together; 4 nodes). --timing keeps the runs of one
+    /// timing; other model options are ignored.
+    #[arg(long, value_enum)]
+    profile: Option<ProfileArg>,
     /// Checker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -273,6 +285,36 @@ struct CheckArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// Stop a run whose resident memory passes this bound (e.g. 512M, 4G; a plain number
+    /// is MiB) and report it "not exhaustive: memory bound", rather than be killed.
+    #[arg(long, value_parser = parse_mib)]
+    max_memory: Option<u64>,
+    /// Stop a run after this many seconds and report it "not exhaustive: time bound".
+    #[arg(long, value_name = "SECONDS")]
+    max_time: Option<u64>,
+}
+
+/// A memory size in MiB: `512`, `512M`, `4G`.
+fn parse_mib(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, factor) = match t.char_indices().last() {
+        Some((i, 'G' | 'g')) => (&t[..i], 1024),
+        Some((i, 'M' | 'm')) => (&t[..i], 1),
+        _ => (t, 1),
+    };
+    let value: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 512M or 4G"))?;
+    if value == 0 {
+        return Err("the memory bound must be above 0".into());
+    }
+    Ok(value * factor)
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    Ci,
+    Deep,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -314,10 +356,13 @@ fn main() -> ExitCode {
         Command::Check(CheckArgs {
             model: ModelArgs::parse_default(),
             all: false,
+            profile: None,
             threads: None,
             search: SearchArg::Dfs,
             until_violated: None,
             json: None,
+            max_memory: None,
+            max_time: None,
         })
     });
     match command {
@@ -365,6 +410,8 @@ fn check_options(args: &CheckArgs) -> RunOptions {
         Some("") => StopAt::AnyViolation,
         Some(name) => StopAt::Violation(name.to_string()),
     };
+    o.max_memory_mib = args.max_memory;
+    o.max_time = args.max_time.map(std::time::Duration::from_secs);
     o
 }
 
@@ -377,6 +424,13 @@ fn check_command(args: CheckArgs) -> ExitCode {
     let options = check_options(&args);
     if args.all {
         return check_all(&args, &options);
+    }
+    if let Some(profile) = args.profile {
+        let profile = match profile {
+            ProfileArg::Ci => Profile::Ci,
+            ProfileArg::Deep => Profile::Deep,
+        };
+        return check_profile(profile, &args, &options);
     }
     let timing = args.model.timing.map_or(Timing::Async, Timing::from);
     let setup = match args.model.setup(args.model.design.into(), timing) {
@@ -411,13 +465,18 @@ fn check_all(args: &CheckArgs, options: &RunOptions) -> ExitCode {
             };
             let report = check::run(&setup, options);
             println!(
-                "{:<6} {:<5}  {:>9} unique states  {:>6.1} s  {}",
+                "{:<6} {:<5}  {:>9} unique states  {:>6.1} s  {:>5} MiB  {}",
                 report.design,
                 report.timing,
                 report.unique_states,
                 report.elapsed_s,
+                report.peak_rss_mib,
                 if report.exhaustive {
                     "exhaustive"
+                } else if report.memory_bound_reached {
+                    "CUT SHORT: memory bound"
+                } else if report.time_bound_reached {
+                    "CUT SHORT: time bound"
                 } else {
                     "CUT SHORT"
                 }
@@ -442,6 +501,142 @@ fn check_all(args: &CheckArgs, options: &RunOptions) -> ExitCode {
         .all(Report::passed);
     let all_exhaustive = reports.iter().all(|r| r.exhaustive);
     if fenced_ok && all_exhaustive {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One run of a profile, as the JSON output lists it.
+#[derive(serde::Serialize)]
+struct ProfileRow {
+    kinds: String,
+    passed: bool,
+    /// The exhaustive search, if the run is one.
+    report: Option<Report>,
+    /// The random walks, if the run is walked.
+    walk: Option<walk::WalkReport>,
+    /// The bounds of a walked run.
+    setup: Setup,
+}
+
+fn check_profile(profile: Profile, args: &CheckArgs, options: &RunOptions) -> ExitCode {
+    let timing = args.model.timing.map(Timing::from);
+    let runs: Vec<_> = profile::runs(profile)
+        .into_iter()
+        .filter(|r| timing.is_none_or(|t| r.setup.timing == t))
+        .collect();
+    let walked = runs.iter().filter(|r| r.walk.is_some()).count();
+    println!(
+        "profile {}: {} fenced runs ({} searched, {walked} walked: not exhaustive); 3 nodes \
+         unless said; async: max term 2, links hold 1; timed: horizon {}",
+        profile.name(),
+        runs.len(),
+        runs.len() - walked,
+        profile::TIMED_HORIZON
+    );
+    let started = std::time::Instant::now();
+    let mut rows = Vec::new();
+    for run in &runs {
+        let row = match run.walk {
+            None => {
+                let report = check::run(&run.setup, options);
+                let verdict = if report.passed() {
+                    "passed".to_string()
+                } else if !report.exhaustive {
+                    format!("FAILED: {}", report.extent())
+                } else {
+                    let failing: Vec<&str> = report
+                        .properties
+                        .iter()
+                        .filter(|p| !matches!(p.status, Status::Holds | Status::Witnessed))
+                        .map(|p| p.name)
+                        .collect();
+                    format!("FAILED: {}", failing.join(", "))
+                };
+                println!(
+                    "{:<6} {:<2} {:<30} {:>10} states {:>7.1} s {:>6} MiB  {verdict}",
+                    report.timing,
+                    report.nodes,
+                    run.label(),
+                    report.unique_states,
+                    report.elapsed_s,
+                    report.peak_rss_mib
+                );
+                ProfileRow {
+                    kinds: run.label(),
+                    passed: report.passed(),
+                    report: Some(report),
+                    walk: None,
+                    setup: run.setup.clone(),
+                }
+            }
+            Some(plan) => {
+                let report = walk::walk(&run.setup, plan.seed, plan.states, plan.depth);
+                let violated: Vec<&str> = report
+                    .properties
+                    .iter()
+                    .filter(|p| p.result == "VIOLATED")
+                    .map(|p| p.name)
+                    .collect();
+                let verdict = if violated.is_empty() {
+                    format!("walked, seed {}: no violation seen", plan.seed)
+                } else {
+                    format!(
+                        "walked, seed {}: VIOLATED {}",
+                        plan.seed,
+                        violated.join(", ")
+                    )
+                };
+                println!(
+                    "{:<6} {:<2} {:<30} {:>10} walked  {:>7.1} s {:>10}  {verdict}",
+                    run.setup.timing.to_string(),
+                    run.setup.nodes,
+                    run.label(),
+                    report.states,
+                    report.elapsed_s,
+                    ""
+                );
+                ProfileRow {
+                    kinds: run.label(),
+                    passed: violated.is_empty(),
+                    report: None,
+                    walk: Some(report),
+                    setup: run.setup.clone(),
+                }
+            }
+        };
+        rows.push(row);
+    }
+    let passed = rows.iter().filter(|r| r.passed).count();
+    let states: usize = rows
+        .iter()
+        .filter_map(|r| r.report.as_ref())
+        .map(|r| r.unique_states)
+        .sum();
+    let walked_states: usize = rows
+        .iter()
+        .filter_map(|r| r.walk.as_ref())
+        .map(|w| w.states)
+        .sum();
+    let peak = rows
+        .iter()
+        .filter_map(|r| r.report.as_ref())
+        .map(|r| r.peak_rss_mib)
+        .max()
+        .unwrap_or(0);
+    println!(
+        "\n{passed} of {} runs passed · {states} unique states searched · {walked_states} states \
+         walked · {:.0} s · peak memory {peak} MiB",
+        rows.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = &args.json {
+        if let Err(e) = write_json(path, &rows) {
+            return fail(e);
+        }
+    }
+    if passed == rows.len() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -549,44 +744,21 @@ fn simulate_command(args: SimulateArgs) -> ExitCode {
         "simulating {} with {} nodes ({}), seed {seed}",
         setup.design, setup.nodes, setup.timing
     );
-    let model = FailoverModel::new(setup);
-    let started = std::time::Instant::now();
-    let checker = model
-        .clone()
-        .checker()
-        .target_state_count(args.states)
-        .target_max_depth(args.depth)
-        .spawn_simulation(seed, UniformChooser)
-        .join();
-    let discoveries = checker.discoveries();
+    let report = walk::walk(&setup, seed, args.states, args.depth);
     println!(
-        "{} states in {:.1} s, max depth {} (random walks: not exhaustive)",
-        checker.state_count(),
-        started.elapsed().as_secs_f64(),
-        checker.max_depth()
+        "{} states in {:.1} s ({:.0} states/s), max depth {}, seed {seed} (random walks: not exhaustive)",
+        report.states, report.elapsed_s, report.states_per_s, report.max_depth
     );
-    let mut violated = false;
-    for property in model.properties() {
-        let found = discoveries.get(property.name);
-        let word = match (&property.expectation, found) {
-            (stateright::Expectation::Always, Some(_)) => {
-                violated = true;
-                "VIOLATED"
-            }
-            (stateright::Expectation::Always, None) => "no violation seen",
-            (_, Some(_)) => "witnessed",
-            (_, None) => "not seen",
-        };
-        println!("  {:<34} {word}", property.name);
-        if let (stateright::Expectation::Always, Some(path)) = (&property.expectation, found) {
-            for step in check::readable(&model, path) {
-                println!("    {:>3}. {}", step.step, step.action);
-                for change in step.changes {
-                    println!("         {change}");
-                }
+    for property in &report.properties {
+        println!("  {:<34} {}", property.name, property.result);
+        for step in &property.trace {
+            println!("    {:>3}. {}", step.step, step.action);
+            for change in &step.changes {
+                println!("         {change}");
             }
         }
     }
+    let violated = report.violated();
     if violated {
         ExitCode::FAILURE
     } else {

@@ -3,6 +3,7 @@
 //! it never decides anything about the protocol itself. What it sees goes to the observer
 //! ([`crate::observe`]).
 
+use crate::cached::Cached;
 use crate::observe::Ghost;
 use crate::setup::{NetworkMode, Setup, Start, Timing};
 use crate::state::{Action, AdminKind, Cut, Network, Notice, Pending, Slot, Spent, State, Status};
@@ -12,6 +13,8 @@ use failover_core::{
 };
 use stateright::Model;
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// The model of one [`Setup`].
 #[derive(Clone, Debug)]
@@ -22,6 +25,9 @@ pub struct FailoverModel {
     pub params: Vec<Params>,
     /// The initial auto-failover settings.
     pub settings: Settings,
+    /// Set by whoever runs the check to stop it early (a memory bound): no state is
+    /// expanded any more, so the checker drains and ends. A stopped run is not exhaustive.
+    pub halt: Arc<AtomicBool>,
 }
 
 impl FailoverModel {
@@ -50,6 +56,7 @@ impl FailoverModel {
             setup,
             params,
             settings,
+            halt: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -106,7 +113,7 @@ impl FailoverModel {
 
     /// Writes `node`'s state to its disk.
     fn persist(&self, state: &mut State, node: NodeId) {
-        let slot = &mut state.nodes[node.0 as usize];
+        let slot: &mut Slot = &mut state.nodes[node.0 as usize];
         let before = std::mem::replace(&mut slot.disk, slot.node.persistent.clone());
         self.observe_persist(state, node, &before);
     }
@@ -179,49 +186,74 @@ impl FailoverModel {
     /// the clock is the only source of branching besides faults.
     fn settle(&self, state: &mut State) {
         for _ in 0..100_000 {
-            if let Some(n) = self
-                .ids()
-                .find(|n| state.running(*n) && state.slot(*n).pending != Pending::Idle)
-            {
-                let slot = &mut state.nodes[n.0 as usize];
-                match std::mem::replace(&mut slot.pending, Pending::Idle) {
-                    Pending::Persist(messages) => {
-                        self.persist(state, n);
-                        self.send(state, n, messages);
-                    }
-                    Pending::Send(messages) => self.send(state, n, messages),
-                    Pending::Idle => {}
-                }
-                continue;
+            if !self.settle_step(state) {
+                return;
             }
-            let now = state.now;
-            if let Some(notice) = state
-                .notices
-                .iter()
-                .find(|n| n.due <= now && state.running(n.to))
-                .copied()
-            {
-                state.notices.remove(&notice);
-                self.step_node(state, notice.to, Input::NodeDown { peer: notice.about });
-                continue;
-            }
-            let next = state
-                .network
-                .deliverable(false)
-                .into_iter()
-                .find(|e| state.running(e.dst));
-            if let Some(envelope) = next {
-                state.network.remove(&envelope);
-                let input = Input::Message {
-                    from: envelope.src,
-                    msg: envelope.msg,
-                };
-                self.step_node(state, envelope.dst, input);
-                continue;
-            }
-            return;
         }
         panic!("the network never went quiet: a message loop between nodes");
+    }
+
+    /// Whether bounded delivery still owes something: a disk write or send of a running
+    /// node, a due `nodedown` to one, or a message to one.
+    fn owes_delivery(&self, state: &State) -> bool {
+        self.ids()
+            .any(|n| state.running(n) && state.slot(n).pending != Pending::Idle)
+            || state
+                .notices
+                .iter()
+                .any(|n| n.due <= state.now && state.running(n.to))
+            || state
+                .network
+                .deliverable(false)
+                .iter()
+                .any(|e| state.running(e.dst))
+    }
+
+    /// One step of [`Self::settle`], in its fixed order: the first owed disk write or send,
+    /// else the first due `nodedown`, else the first message at the head of its link.
+    /// Returns false if nothing was owed.
+    fn settle_step(&self, state: &mut State) -> bool {
+        if let Some(n) = self
+            .ids()
+            .find(|n| state.running(*n) && state.slot(*n).pending != Pending::Idle)
+        {
+            let slot = &mut state.nodes[n.0 as usize];
+            match std::mem::replace(&mut slot.pending, Pending::Idle) {
+                Pending::Persist(messages) => {
+                    self.persist(state, n);
+                    self.send(state, n, messages);
+                }
+                Pending::Send(messages) => self.send(state, n, messages),
+                Pending::Idle => {}
+            }
+            return true;
+        }
+        let now = state.now;
+        if let Some(notice) = state
+            .notices
+            .iter()
+            .find(|n| n.due <= now && state.running(n.to))
+            .copied()
+        {
+            state.notices.remove(&notice);
+            self.step_node(state, notice.to, Input::NodeDown { peer: notice.about });
+            return true;
+        }
+        let next = state
+            .network
+            .deliverable(false)
+            .into_iter()
+            .find(|e| state.running(e.dst));
+        if let Some(envelope) = next {
+            state.network.remove(&envelope);
+            let input = Input::Message {
+                from: envelope.src,
+                msg: envelope.msg,
+            };
+            self.step_node(state, envelope.dst, input);
+            return true;
+        }
+        false
     }
 
     fn admin_command(&self, state: &State, node: NodeId, kind: AdminKind) -> AdminCommand {
@@ -286,12 +318,12 @@ impl Model for FailoverModel {
             .iter()
             .map(|params| {
                 let node = self.initial_node(params);
-                Slot {
+                Cached::new(Slot {
                     status: Status::Running,
                     disk: node.persistent.clone(),
                     node,
                     pending: Pending::Idle,
-                }
+                })
             })
             .collect();
         let n = usize::from(self.setup.nodes);
@@ -323,7 +355,7 @@ impl Model for FailoverModel {
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
-        if self.at_bound(state) {
+        if self.at_bound(state) || self.halt.load(Ordering::Relaxed) {
             return;
         }
         let b = &self.setup.bounds;
@@ -373,13 +405,21 @@ impl Model for FailoverModel {
                 }
             }
             Timing::Timed => {
-                if state.now < self.setup.horizon {
-                    actions.push(Action::Advance { late: None });
+                let settles = !self.setup.faults_in_flight;
+                if !settles && self.owes_delivery(state) {
+                    // Bounded delivery: the clock waits until the tick's work is done.
+                    actions.push(Action::Settle);
+                } else if state.now < self.setup.horizon {
+                    actions.push(Action::Advance {
+                        late: None,
+                        settles,
+                    });
                     if spent.late_heartbeats < b.late_heartbeats {
                         for node in self.ids().filter(|n| state.running(*n)) {
                             for peer in self.audible(state, node) {
                                 actions.push(Action::Advance {
                                     late: Some((node, peer)),
+                                    settles,
                                 });
                             }
                         }
@@ -489,7 +529,7 @@ impl Model for FailoverModel {
                 }
                 self.tick(&mut state, node, &heard);
             }
-            Action::Advance { late } => {
+            Action::Advance { late, .. } => {
                 state.now += 1;
                 self.observe_clock(&mut state);
                 if let Some((node, peer)) = late {
@@ -527,6 +567,11 @@ impl Model for FailoverModel {
                 }
                 for (node, heard) in hearing {
                     self.tick(&mut state, node, &heard);
+                }
+            }
+            Action::Settle => {
+                if !self.settle_step(&mut state) {
+                    return None;
                 }
             }
             Action::Deliver(envelope) => {
@@ -691,7 +736,9 @@ impl Model for FailoverModel {
             }
         }
         if self.timed() {
-            self.settle(&mut state);
+            if !self.setup.faults_in_flight {
+                self.settle(&mut state);
+            }
             self.observe_hearing(&mut state);
         }
         Some(state)

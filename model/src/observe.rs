@@ -3,8 +3,9 @@
 //! messages sent, heartbeats heard, commits reported), never with the core's own quorum or
 //! rule code, so that a core with a wrong rule cannot lower the bar it is judged by.
 
+use crate::cached::Cached;
 use crate::model::FailoverModel;
-use crate::state::{Cut, State, Status};
+use crate::state::{Cut, Pending, State, Status};
 use failover_core::config::SharedConfig;
 use failover_core::{
     Blocked, ClusterConfig, Commit, Event, FailoverRecord, Message, NodeId, Persistent, Ready,
@@ -111,19 +112,19 @@ pub struct OfficeWatch {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Ghost {
     /// Every config some node reported committed (made or learned).
-    pub committed: BTreeMap<Slot, SharedConfig>,
+    pub committed: Cached<BTreeMap<Slot, SharedConfig>>,
     /// Every failover record of a committed config.
-    pub records: BTreeSet<FailoverRecord>,
+    pub records: Cached<BTreeSet<FailoverRecord>>,
     /// Which disks persisted each config.
-    pub accepted: BTreeMap<Slot, Acceptance>,
+    pub accepted: Cached<BTreeMap<Slot, Acceptance>>,
     /// The highest term that a majority of disks promised.
     pub promise_floor: Term,
     /// Nodes whose failover is on a majority of disks or reported committed.
-    pub out: BTreeSet<NodeId>,
+    pub out: Cached<BTreeSet<NodeId>>,
     /// Proposals that must never be committed.
-    pub suspects: BTreeMap<Slot, Suspect>,
+    pub suspects: Cached<BTreeMap<Slot, Suspect>>,
     /// Who proposed in each term.
-    pub proposers: BTreeMap<Term, NodeId>,
+    pub proposers: Cached<BTreeMap<Term, NodeId>>,
     /// Consecutive ticks at which node `i` missed node `j` (`i * nodes + j`), capped at
     /// the timeout.
     pub silence: Vec<u8>,
@@ -132,18 +133,18 @@ pub struct Ghost {
     /// Witnesses.
     pub seen: Witnesses,
     /// Nodes that were orchestrator (by their own view) when a fault hit them.
-    pub lost_orchestrators: BTreeSet<NodeId>,
+    pub lost_orchestrators: Cached<BTreeSet<NodeId>>,
     /// Nodes touched by any fault (`timed`).
-    pub disturbed: BTreeSet<NodeId>,
+    pub disturbed: Cached<BTreeSet<NodeId>>,
     /// Nodes that at some time could not hold office: down, paused, or not hearing or
     /// heard by a majority (`timed`).
-    pub office_disturbed: BTreeSet<NodeId>,
+    pub office_disturbed: Cached<BTreeSet<NodeId>>,
     /// The lost node being timed (`timed`).
     pub watch: Option<Watch>,
     /// The lost orchestrator being timed (`timed`).
     pub office_watch: Option<OfficeWatch>,
     /// Since when each node has not heard a majority (`timed`).
-    pub quorumless_since: BTreeMap<NodeId, u8>,
+    pub quorumless_since: Cached<BTreeMap<NodeId, u8>>,
 }
 
 /// Whether `newer` holds everything `older` committed: its failovers and its data moves.
@@ -300,7 +301,7 @@ impl FailoverModel {
                 return;
             }
         }
-        for (slot, other) in &ghost.committed {
+        for (slot, other) in ghost.committed.iter() {
             let ok = if *slot < key {
                 extends(&new, other)
             } else {
@@ -475,6 +476,51 @@ impl FailoverModel {
         named == Some(node) && state.slot(node).node.is_orchestrator(self.params(node))
     }
 
+    /// The newest config the cluster has decided: the newest one reported committed, or a
+    /// newer one already on a majority of disks whose commit is not reported yet.
+    fn newest_decided<'a>(&self, state: &'a State) -> Option<(Slot, &'a ClusterConfig)> {
+        let ghost = &state.ghost;
+        let committed = ghost.committed.iter().next_back().map(|(k, c)| (*k, &**c));
+        let chosen = ghost
+            .accepted
+            .iter()
+            .rev()
+            .filter(|(_, a)| a.by == u64::MAX)
+            .find_map(|(key, a)| {
+                state
+                    .nodes
+                    .iter()
+                    .map(|slot| &slot.disk)
+                    .find(|d| {
+                        (d.accepted_term, d.config.revision) == *key
+                            && d.config.digest() == a.digest
+                    })
+                    .map(|d| (*key, &*d.config))
+            });
+        match (committed, chosen) {
+            (Some(c), Some(h)) => Some(if h.0 > c.0 { h } else { c }),
+            (c, h) => c.or(h),
+        }
+    }
+
+    /// Whether a config newer than `decided` is on some disk, on the wire or waiting to be
+    /// sent: a change that may still be decided (and spend the quota) after a fault.
+    fn undecided_change(&self, state: &State, decided: Slot) -> bool {
+        let newer = |msg: &Message| match msg {
+            Message::Propose { term, config } | Message::Commit { term, config } => {
+                (*term, config.revision) > decided
+            }
+            _ => false,
+        };
+        let waiting = |slot: &crate::state::Slot| match &slot.pending {
+            Pending::Persist(out) | Pending::Send(out) => out.iter().any(|o| newer(&o.msg)),
+            Pending::Idle => false,
+        };
+        state.nodes.iter().any(|slot| {
+            (slot.disk.accepted_term, slot.disk.config.revision) > decided || waiting(slot)
+        }) || state.network.all().iter().any(|e| newer(&e.msg))
+    }
+
     /// Whether the cluster is healthy apart from `node`, so that `node`'s loss must be
     /// handled in time: no other fault in force, auto-failover on with quota left, every
     /// other active node running with its disk (not rejoining after losing it), and those
@@ -483,8 +529,12 @@ impl FailoverModel {
     /// silent by another.
     pub(crate) fn calm_apart_from(&self, state: &State, node: NodeId) -> bool {
         let ghost = &state.ghost;
-        let out = |n: NodeId| ghost.records.iter().any(|r| r.node == n);
-        let newest = ghost.committed.values().next_back();
+        // Decided counts, not only reported: a failover on a majority of disks whose
+        // commit is still in flight has already spent the quota and put its node out.
+        let out = |n: NodeId| ghost.out.contains(&n);
+        let decided = self.newest_decided(state);
+        let newest = decided.map(|(_, config)| config);
+        let settled = decided.is_none_or(|(slot, _)| !self.undecided_change(state, slot));
         let healthy = |n: NodeId| state.running(n) && !state.slot(n).node.persistent.rejoining;
         let others_up = self.ids().filter(|n| *n != node && healthy(*n)).count();
         // An earlier fault is over only once every node hears every other again: a node
@@ -504,6 +554,7 @@ impl FailoverModel {
             && ghost.office_watch.is_none()
             && state.cut.is_none()
             && !out(node)
+            && settled
             && newest.is_none_or(|s| s.settings.enabled && !quota_spent(s))
             && self.ids().filter(|n| *n != node && !out(*n)).all(healthy)
     }

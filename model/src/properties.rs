@@ -103,7 +103,7 @@ fn at_most_one(_: &FailoverModel, s: &State) -> bool {
 
 fn quota(m: &FailoverModel, s: &State) -> bool {
     let mut per_epoch: BTreeMap<u32, u32> = BTreeMap::new();
-    for r in &s.ghost.records {
+    for r in s.ghost.records.iter() {
         *per_epoch.entry(r.quota_epoch).or_default() += 1;
     }
     per_epoch.values().all(|count| *count <= m.setup.max_count)
@@ -195,12 +195,21 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
     // Witnesses are required only where the bounds let them happen, so that a green run is
     // never vacuous and a narrow run is not failed for what it excludes.
     let b = &setup.bounds;
-    // In fenced a single missed heartbeat cannot depose the orchestrator (its peers still
-    // hear it), so only the loss of a node can get it failed over.
-    let orchestrator_losses = if fenced {
-        b.node_losses() - b.late_heartbeats
+    // Losses that can get a node failed over. In timed a node is failed over only after
+    // `timeout_ticks` missed ticks, so fewer late heartbeats than that cannot.
+    let late_losses = if timed && u32::from(b.late_heartbeats) < setup.timeout_ticks {
+        0
     } else {
-        b.node_losses()
+        b.late_heartbeats
+    };
+    let losses = b.node_losses() - b.late_heartbeats + late_losses;
+    // In fenced a single missed heartbeat cannot depose the orchestrator (its peers still
+    // hear it), and a one-way cut leaves it heard by a majority (a deaf orchestrator is
+    // replaced, not failed over), so only the loss of a node can get it failed over.
+    let orchestrator_losses = if fenced {
+        losses - late_losses - b.one_way_cuts
+    } else {
+        losses
     };
     if orchestrator_losses > 0 {
         props.push(Property::sometimes(
@@ -213,7 +222,7 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
             },
         ));
     }
-    if b.node_losses() > 0 {
+    if losses > 0 {
         props.push(Property::sometimes(OTHER_FAILED_OVER, |_, s: &State| {
             s.ghost
                 .records
@@ -221,7 +230,7 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
                 .any(|r| !s.ghost.lost_orchestrators.contains(&r.node))
         }));
     }
-    if b.rebalances > 0 && !setup.can_abort_rebalance && b.node_losses() > 0 {
+    if b.rebalances > 0 && !setup.can_abort_rebalance && losses > 0 {
         props.push(Property::sometimes(BLOCKED_BY_REBALANCE, |_, s: &State| {
             s.ghost.seen.blocked_by_rebalance
         }));
@@ -231,7 +240,7 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
             s.ghost.seen.data_moved
         }));
     }
-    if b.rebalances > 0 && setup.can_abort_rebalance && b.node_losses() > 0 {
+    if b.rebalances > 0 && setup.can_abort_rebalance && losses > 0 {
         props.push(Property::sometimes(REBALANCE_ABORTED, |_, s: &State| {
             s.ghost.seen.rebalance_aborted
         }));
@@ -243,8 +252,8 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
     }
     // After a second loss a majority must be left to see the quota refuse: with crashes
     // alone that takes five nodes (a three-node leader that hears nobody steps down).
-    let recoverable = b.pauses + b.partitions + b.one_way_cuts + b.late_heartbeats;
-    if b.node_losses() >= 2 && setup.max_count == 1 && (recoverable > 0 || setup.nodes >= 5) {
+    let recoverable = b.pauses + b.partitions + b.one_way_cuts + late_losses;
+    if losses >= 2 && setup.max_count == 1 && (recoverable > 0 || setup.nodes >= 5) {
         props.push(Property::sometimes(BLOCKED_BY_QUOTA, |_, s: &State| {
             s.ghost.seen.blocked_by_quota
         }));
@@ -254,7 +263,11 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
             s.ghost.seen.fenced_resumed
         }));
     }
-    if fenced && b.pauses > 0 {
+    // A resumed orchestrator proposes only if it has something to propose: a failover of
+    // another lost node, a rebalance step or an administrator's change.
+    let something_to_propose =
+        losses > b.pauses || b.rebalances + b.quota_resets + b.settings_changes > 0;
+    if fenced && b.pauses > 0 && something_to_propose {
         props.push(Property::sometimes(DEPOSED_PROPOSED, |_, s: &State| {
             s.ghost.seen.deposed_proposed
         }));

@@ -176,6 +176,11 @@ pub struct Setup {
     pub slack_ticks: u8,
     /// Last tick of the global clock (`timed`).
     pub horizon: u8,
+    /// `timed`: carry out the deliveries of a tick one by one, so that faults (a loss, a cut,
+    /// a crash, a pause) can fall between them; the clock still waits until the network is
+    /// quiet (bounded delivery).
+    #[serde(default)]
+    pub faults_in_flight: bool,
     /// A deliberately wrong driver that sends a step's messages before writing its state:
     /// the model must catch it. For demonstrating the check, never for real use.
     #[serde(default)]
@@ -236,6 +241,7 @@ impl Setup {
             net_tick_ticks: 4,
             slack_ticks,
             horizon,
+            faults_in_flight: false,
             unsafe_send_before_persist: false,
         }
     }

@@ -2,6 +2,7 @@
 //! (disks, the network, pending `nodedown`s, cut links, fault budgets spent) and the
 //! observer's ghost facts that the properties read ([`crate::observe`]).
 
+use crate::cached::Cached;
 use crate::observe::Ghost;
 use failover_core::{Message, NodeId, NodeState, Outgoing, Persistent};
 use std::collections::{BTreeMap, BTreeSet};
@@ -188,8 +189,8 @@ pub type Spent = crate::setup::Bounds;
 pub struct State {
     /// The global clock (`timed`); stays 0 in `async`.
     pub now: u8,
-    /// Nodes by id.
-    pub nodes: Vec<Slot>,
+    /// Nodes by id, each shared with the states that did not change it.
+    pub nodes: Vec<Cached<Slot>>,
     /// Messages in flight.
     pub network: Network,
     /// `nodedown`s on their way.
@@ -250,7 +251,13 @@ pub enum Action {
     Advance {
         /// The one heartbeat that arrives late, if any.
         late: Option<(NodeId, NodeId)>,
+        /// Whether everything the ticks set off is carried out in the same step (otherwise
+        /// [`Action::Settle`] does it one step at a time).
+        settles: bool,
     },
+    /// `timed`, faults in flight: the next owed disk write, send, due `nodedown` or message
+    /// of the tick is carried out, in the fixed order of bounded delivery.
+    Settle,
     /// A message arrives.
     Deliver(Envelope),
     /// A message arrives and a copy stays in flight.
@@ -343,17 +350,17 @@ impl fmt::Display for Action {
                     set(heard)
                 )
             }
-            Action::Advance { late: None } => write!(
-                f,
-                "clock advances; every running node ticks; messages delivered until quiet"
-            ),
-            Action::Advance {
-                late: Some((node, peer)),
-            } => write!(
-                f,
-                "clock advances; every running node ticks, {node} missing {peer}'s heartbeat; \
-                 messages delivered until quiet"
-            ),
+            Action::Advance { late, settles } => {
+                write!(f, "clock advances; every running node ticks")?;
+                if let Some((node, peer)) = late {
+                    write!(f, ", {node} missing {peer}'s heartbeat")?;
+                }
+                if *settles {
+                    write!(f, "; messages delivered until quiet")?;
+                }
+                Ok(())
+            }
+            Action::Settle => write!(f, "the next owed step of the tick is carried out"),
             Action::Deliver(e) => write!(
                 f,
                 "{} receives {} from {}",

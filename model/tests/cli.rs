@@ -90,3 +90,49 @@ fn a_passing_check_exits_zero() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("exhaustive within the bounds"));
 }
+
+#[test]
+fn the_timed_part_of_the_ci_profile_passes_and_lists_every_pair() {
+    let dir = std::env::temp_dir().join(format!("failover-model-ci-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("ci.json");
+    let out = model()
+        .args(["check", "--profile", "ci", "--timing", "timed", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // Twelve kinds exist in timed (duplicates do not): 66 pairs, each searched.
+    assert!(stdout.contains("66 of 66 runs passed"), "{stdout}");
+    assert!(stdout.contains("timed  3  pause+partition"), "{stdout}");
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 66);
+    for row in rows {
+        assert_eq!(row["passed"], true);
+        assert_eq!(row["report"]["exhaustive"], true, "{}", row["kinds"]);
+        assert!(row["report"]["unique_states"].as_u64().unwrap() > 0);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_memory_bound_is_a_failure_not_a_pass() {
+    let out = model()
+        .args(["check", "--max-memory", "1M"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("NOT exhaustive: memory bound"), "{stdout}");
+
+    let out = model()
+        .args(["check", "--max-memory", "lots"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a size such as 512M or 4G"), "{err}");
+}

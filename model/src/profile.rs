@@ -1,0 +1,336 @@
+//! Check profiles: named sets of runs that together cover fault kinds that one run cannot
+//! hold at once. `ci` checks every pair of fault kinds, each pair exhaustively within small
+//! printed bounds, in both timings where both kinds exist; `deep` checks larger
+//! combinations that take longer.
+
+use crate::setup::{Bounds, NetworkMode, Setup, Timing};
+use failover_core::Design;
+use serde::Serialize;
+use std::fmt;
+
+/// A kind of fault or event the model can inject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// A clean shutdown: peers get `nodedown` at once.
+    Crash,
+    /// An unclean shutdown: `nodedown` only after the net-tick timeout (or late, in async).
+    Unclean,
+    /// A pause that may resume with stale memory.
+    Pause,
+    /// A restart from disk (brings an unclean shutdown with it if the run has none).
+    Restart,
+    /// The loss of a stopped node's disk (brings a shutdown and a restart with it).
+    DiskLoss,
+    /// A lost message.
+    Loss,
+    /// A message delivered twice, on a network that also reorders (`unordered`); async only:
+    /// `timed` delivers in order, each message once.
+    Duplicate,
+    /// A heartbeat that arrives late (false suspicion).
+    LateHeartbeat,
+    /// A symmetric partition that may heal.
+    Partition,
+    /// A deaf node or a link cut in one direction, which may heal.
+    OneWayCut,
+    /// An administrator's rebalance.
+    Rebalance,
+    /// An administrator's reset of the failover count.
+    QuotaReset,
+    /// An administrator's settings change (auto-failover or `canAbortRebalance` switched).
+    SettingsChange,
+}
+
+impl FaultKind {
+    /// Every kind, in the order the profile lists them.
+    pub const ALL: [FaultKind; 13] = [
+        FaultKind::Crash,
+        FaultKind::Unclean,
+        FaultKind::Pause,
+        FaultKind::Restart,
+        FaultKind::DiskLoss,
+        FaultKind::Loss,
+        FaultKind::Duplicate,
+        FaultKind::LateHeartbeat,
+        FaultKind::Partition,
+        FaultKind::OneWayCut,
+        FaultKind::Rebalance,
+        FaultKind::QuotaReset,
+        FaultKind::SettingsChange,
+    ];
+
+    /// The short name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Crash => "crash",
+            FaultKind::Unclean => "unclean",
+            FaultKind::Pause => "pause",
+            FaultKind::Restart => "restart",
+            FaultKind::DiskLoss => "disk-loss",
+            FaultKind::Loss => "loss",
+            FaultKind::Duplicate => "duplicate",
+            FaultKind::LateHeartbeat => "late-heartbeat",
+            FaultKind::Partition => "partition",
+            FaultKind::OneWayCut => "one-way-cut",
+            FaultKind::Rebalance => "rebalance",
+            FaultKind::QuotaReset => "quota-reset",
+            FaultKind::SettingsChange => "settings",
+        }
+    }
+
+    /// Whether the kind exists in `timing`.
+    pub fn exists_in(self, timing: Timing) -> bool {
+        !(self == FaultKind::Duplicate && timing == Timing::Timed)
+    }
+
+    /// Adds one fault of this kind to `setup`, with what it needs to happen at all.
+    pub fn add_to(self, setup: &mut Setup) {
+        let b = &mut setup.bounds;
+        let needs_a_stop = |b: &mut Bounds| {
+            if b.clean_shutdowns + b.unclean_shutdowns == 0 {
+                b.unclean_shutdowns = 1;
+            }
+        };
+        match self {
+            FaultKind::Crash => b.clean_shutdowns += 1,
+            FaultKind::Unclean => b.unclean_shutdowns += 1,
+            FaultKind::Pause => b.pauses += 1,
+            FaultKind::Restart => {
+                needs_a_stop(b);
+                b.restarts += 1;
+            }
+            FaultKind::DiskLoss => {
+                needs_a_stop(b);
+                b.disk_losses += 1;
+                b.restarts = b.restarts.max(b.disk_losses);
+            }
+            FaultKind::Loss => b.losses += 1,
+            FaultKind::Duplicate => {
+                b.duplicates += 1;
+                setup.network = NetworkMode::Unordered;
+            }
+            FaultKind::LateHeartbeat => b.late_heartbeats += 1,
+            FaultKind::Partition => b.partitions += 1,
+            FaultKind::OneWayCut => b.one_way_cuts += 1,
+            FaultKind::Rebalance => b.rebalances += 1,
+            FaultKind::QuotaReset => b.quota_resets += 1,
+            FaultKind::SettingsChange => b.settings_changes += 1,
+        }
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A named set of runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Every pair of fault kinds, small bounds: minutes on two cores.
+    Ci,
+    /// Larger combinations: every kind together for 3 nodes, and 4 nodes with crash, pause,
+    /// restart and rebalance.
+    Deep,
+}
+
+impl Profile {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Ci => "ci",
+            Profile::Deep => "deep",
+        }
+    }
+}
+
+/// Random walks instead of an exhaustive search, for a run whose state space does not fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct WalkPlan {
+    /// The seed (repeat with `simulate --seed`).
+    pub seed: u64,
+    /// States to generate.
+    pub states: usize,
+    /// Longest walk.
+    pub depth: usize,
+}
+
+/// One run of a profile.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProfileRun {
+    /// The fault kinds the run combines.
+    pub kinds: Vec<FaultKind>,
+    /// What it checks.
+    pub setup: Setup,
+    /// `None`: an exhaustive search; otherwise random walks (not exhaustive).
+    pub walk: Option<WalkPlan>,
+}
+
+impl ProfileRun {
+    /// The kinds joined by `+`.
+    pub fn label(&self) -> String {
+        if self.kinds.len() == FaultKind::ALL.len() {
+            return "every kind".into();
+        }
+        let names: Vec<&str> = self.kinds.iter().map(|k| k.name()).collect();
+        names.join("+")
+    }
+}
+
+/// The last tick of the `timed` runs of the profiles.
+pub const TIMED_HORIZON: u8 = 10;
+
+/// A fenced setup with no fault at all: the base each run adds its kinds to.
+fn quiet(nodes: u16, timing: Timing) -> Setup {
+    let mut setup = Setup::new(Design::Fenced, nodes, timing);
+    setup.bounds = Bounds::default();
+    setup
+}
+
+/// A run of `kinds` on `nodes` nodes in `timing`, with the term bound of the profile.
+fn run_of(kinds: &[FaultKind], nodes: u16, timing: Timing, max_term: u32) -> ProfileRun {
+    let mut setup = quiet(nodes, timing);
+    for kind in kinds {
+        kind.add_to(&mut setup);
+    }
+    match timing {
+        Timing::Async => {
+            setup.max_term = max_term;
+            setup.link_capacity = 1;
+        }
+        // Faults fall between deliveries too; room for both faults to fall at different
+        // ticks, each followed by its whole failover bound.
+        Timing::Timed => {
+            setup.faults_in_flight = true;
+            setup.horizon = TIMED_HORIZON;
+            setup.max_term = u32::from(setup.horizon) * u32::from(nodes) + 2;
+        }
+    }
+    ProfileRun {
+        kinds: kinds.to_vec(),
+        setup,
+        walk: None,
+    }
+}
+
+/// The kinds after which three nodes in async meet again with different views (a node
+/// comes back, or was never gone): the state space of such a kind with most others
+/// outgrows the `ci` budget.
+const RETURNING: [FaultKind; 6] = [
+    FaultKind::Pause,
+    FaultKind::Restart,
+    FaultKind::DiskLoss,
+    FaultKind::LateHeartbeat,
+    FaultKind::Partition,
+    FaultKind::OneWayCut,
+];
+
+/// Pairs with a returning kind whose async search still fits (measured on two cores: each
+/// at most 2.3 M states and 18 s).
+const RETURNING_PAIRS_THAT_FIT: [(FaultKind, FaultKind); 10] = [
+    (FaultKind::Crash, FaultKind::Pause),
+    (FaultKind::Unclean, FaultKind::Pause),
+    (FaultKind::Pause, FaultKind::Loss),
+    (FaultKind::Pause, FaultKind::Duplicate),
+    (FaultKind::Crash, FaultKind::Restart),
+    (FaultKind::Unclean, FaultKind::Restart),
+    (FaultKind::Restart, FaultKind::DiskLoss),
+    (FaultKind::Crash, FaultKind::DiskLoss),
+    (FaultKind::Unclean, FaultKind::DiskLoss),
+    (FaultKind::Loss, FaultKind::LateHeartbeat),
+];
+
+/// Whether the `ci` profile searches the async pair `(a, b)` (in `ALL` order)
+/// exhaustively; the others are walked. Measured with the profile's bounds on two cores:
+/// every other pair with a returning kind was still running after 15 s and 2 M states
+/// (crash+partition: more than 16.5 M states after 144 s).
+pub fn async_pair_fits(a: FaultKind, b: FaultKind) -> bool {
+    let returning = RETURNING.contains(&a) || RETURNING.contains(&b);
+    !returning || RETURNING_PAIRS_THAT_FIT.contains(&(a, b))
+}
+
+/// The walks of a pair that does not fit: one seed, a fixed number of states.
+pub const CI_WALK: WalkPlan = WalkPlan {
+    seed: 1,
+    states: 1_000_000,
+    depth: 200,
+};
+
+/// The runs of `profile`.
+pub fn runs(profile: Profile) -> Vec<ProfileRun> {
+    match profile {
+        Profile::Ci => {
+            let mut runs = Vec::new();
+            for timing in [Timing::Async, Timing::Timed] {
+                for (i, a) in FaultKind::ALL.iter().enumerate() {
+                    for b in &FaultKind::ALL[i + 1..] {
+                        if a.exists_in(timing) && b.exists_in(timing) {
+                            let mut run = run_of(&[*a, *b], 3, timing, 2);
+                            if timing == Timing::Async && !async_pair_fits(*a, *b) {
+                                run.walk = Some(CI_WALK);
+                            }
+                            runs.push(run);
+                        }
+                    }
+                }
+            }
+            runs
+        }
+        Profile::Deep => {
+            let every: Vec<FaultKind> = FaultKind::ALL.to_vec();
+            vec![
+                run_of(&every, 3, Timing::Async, 2),
+                run_of(
+                    &[
+                        FaultKind::Unclean,
+                        FaultKind::Pause,
+                        FaultKind::Restart,
+                        FaultKind::Rebalance,
+                    ],
+                    4,
+                    Timing::Async,
+                    2,
+                ),
+            ]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_holds_every_pair_in_async_and_every_timed_pair() {
+        let runs = runs(Profile::Ci);
+        let kinds = FaultKind::ALL.len();
+        let timed_kinds = FaultKind::ALL
+            .iter()
+            .filter(|k| k.exists_in(Timing::Timed))
+            .count();
+        let pairs = |n: usize| n * (n - 1) / 2;
+        assert_eq!(runs.len(), pairs(kinds) + pairs(timed_kinds));
+        for run in &runs {
+            assert_eq!(run.kinds.len(), 2);
+            run.setup.validate().expect("a profile run is valid");
+            assert_eq!(
+                run.walk.is_some(),
+                run.setup.timing == Timing::Async && !async_pair_fits(run.kinds[0], run.kinds[1])
+            );
+        }
+        for (a, b) in RETURNING_PAIRS_THAT_FIT {
+            let order = |k| FaultKind::ALL.iter().position(|x| *x == k);
+            assert!(order(a) < order(b), "{a}+{b} is listed in ALL order");
+        }
+    }
+
+    #[test]
+    fn a_disk_loss_brings_the_stop_and_restart_it_needs() {
+        let mut setup = quiet(3, Timing::Async);
+        FaultKind::DiskLoss.add_to(&mut setup);
+        assert_eq!(setup.bounds.unclean_shutdowns, 1);
+        assert_eq!(setup.bounds.restarts, 1);
+        setup.validate().expect("valid");
+    }
+}

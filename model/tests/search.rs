@@ -1,0 +1,107 @@
+//! The search itself: exact state counts of small configurations (so that any change in
+//! what the checker visits — a reduction, a new branch, a hashing change that merges
+//! states — shows here), the memory bound, and per-run peak memory.
+
+mod common;
+
+use common::*;
+use failover_core::Design;
+use failover_model::check::{self, peak_rss_mib, reset_peak_rss};
+use failover_model::profile::{self, FaultKind, Profile};
+use failover_model::{RunOptions, Status, Timing};
+
+/// The run of the `ci` profile that combines `a` and `b` in `timing`.
+fn ci_run(a: FaultKind, b: FaultKind, timing: Timing) -> failover_model::Setup {
+    profile::runs(Profile::Ci)
+        .into_iter()
+        .find(|r| r.kinds == [a, b] && r.setup.timing == timing)
+        .expect("the ci profile holds every pair")
+        .setup
+}
+
+#[test]
+fn small_configurations_visit_exactly_the_pinned_number_of_states() {
+    let cases = [
+        (setup(Design::Poc, 3, Timing::Async), 87_452),
+        (setup(Design::Legacy, 3, Timing::Async), 65_178),
+        (
+            ci_run(FaultKind::Crash, FaultKind::Unclean, Timing::Async),
+            9_000,
+        ),
+        (
+            ci_run(FaultKind::Crash, FaultKind::Loss, Timing::Async),
+            2_904,
+        ),
+        (
+            ci_run(FaultKind::Crash, FaultKind::Duplicate, Timing::Async),
+            2_944,
+        ),
+    ];
+    for (setup, pinned) in cases {
+        let report = run(&setup);
+        assert!(report.exhaustive, "{}", check::describe_bounds(&setup));
+        assert_eq!(
+            report.unique_states,
+            pinned,
+            "{} {} · {}",
+            setup.design,
+            setup.timing,
+            check::describe_bounds(&setup)
+        );
+    }
+}
+
+#[test]
+fn a_run_past_its_memory_bound_stops_and_is_not_exhaustive() {
+    // The default fenced async run takes tens of seconds and more than 1 MiB; with a bound
+    // of 1 MiB it must stop at the first look at its memory.
+    let options = RunOptions {
+        max_memory_mib: Some(1),
+        ..RunOptions::default()
+    };
+    let report = check::run(&setup(Design::Fenced, 3, Timing::Async), &options);
+    println!("{}", report.render());
+    assert!(report.memory_bound_reached);
+    assert!(!report.exhaustive);
+    assert!(!report.passed());
+    assert_eq!(report.extent(), "NOT exhaustive: memory bound");
+    assert!(report.unique_states < 4_921_104, "the run was cut short");
+    for p in report.properties.iter().filter(|p| p.kind == "always") {
+        assert_eq!(p.status, Status::Unknown, "{}", p.name);
+    }
+}
+
+#[test]
+fn each_run_reports_its_own_peak_memory() {
+    let big: Vec<u8> = vec![1; 256 << 20];
+    assert!(big.iter().step_by(4096).all(|b| *b == 1));
+    assert!(peak_rss_mib() >= 256);
+    drop(big);
+    reset_peak_rss();
+    assert!(
+        peak_rss_mib() < 200,
+        "the peak restarts from the current use, got {} MiB",
+        peak_rss_mib()
+    );
+}
+
+#[test]
+fn in_timed_a_loss_reaches_messages_in_flight_only_between_deliveries() {
+    // With each tick's deliveries carried out at once, a loss can only hit a message to a
+    // paused node: without a pause, one loss adds no state. With faults in flight it can
+    // hit any message of a tick.
+    let count = |losses: u8, in_flight: bool| {
+        let mut s = setup(Design::Fenced, 3, Timing::Timed);
+        s.bounds = failover_model::Bounds {
+            unclean_shutdowns: 1,
+            losses,
+            ..Default::default()
+        };
+        s.faults_in_flight = in_flight;
+        let report = run(&s);
+        assert_safe(&report, 1);
+        report.unique_states
+    };
+    assert_eq!(count(0, false), count(1, false));
+    assert!(count(1, true) > count(0, true));
+}
