@@ -404,6 +404,9 @@ fn finish(
     let mut time_bound_reached = false;
     while !checker.is_done() {
         std::thread::sleep(Duration::from_millis(200));
+        if checker.is_done() {
+            break;
+        }
         if let Some(max) = options.max_time {
             if !time_bound_reached && started.elapsed() > max {
                 time_bound_reached = true;
@@ -499,7 +502,13 @@ fn finish(
         })
         .collect();
     let goal_refs: Vec<&dyn Fn(&State) -> bool> = goals.iter().map(|g| g.as_ref()).collect();
-    let shortest = trace::shortest_paths(model, &goal_refs, options.minimise_limit);
+    // A run stopped at its memory or time bound does not search again to minimise: the
+    // counterexamples it found are reported as found.
+    let shortest = if memory_bound_reached || time_bound_reached {
+        vec![None; goal_refs.len()]
+    } else {
+        trace::shortest_paths(model, &goal_refs, options.minimise_limit)
+    };
     for (property, shortest) in violated.iter().zip(shortest) {
         let report = reports
             .iter_mut()

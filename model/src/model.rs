@@ -195,7 +195,7 @@ impl FailoverModel {
 
     /// Whether bounded delivery still owes something: a disk write or send of a running
     /// node, a due `nodedown` to one, or a message to one.
-    fn owes_delivery(&self, state: &State) -> bool {
+    pub(crate) fn owes_delivery(&self, state: &State) -> bool {
         self.ids()
             .any(|n| state.running(n) && state.slot(n).pending != Pending::Idle)
             || state

@@ -1,7 +1,7 @@
 //! Check profiles: named sets of runs that together cover fault kinds that one run cannot
-//! hold at once. `ci` checks every pair of fault kinds, each pair exhaustively within small
-//! printed bounds, in both timings where both kinds exist; `deep` checks larger
-//! combinations that take longer.
+//! hold at once. `ci` checks every pair of fault kinds in both timings where both kinds
+//! exist: exhaustively within small printed bounds where the search fits, by seeded random
+//! walks (reported as such) where it does not; `deep` checks larger combinations.
 
 use crate::setup::{Bounds, NetworkMode, Setup, Timing};
 use failover_core::Design;
@@ -130,8 +130,8 @@ impl fmt::Display for FaultKind {
 pub enum Profile {
     /// Every pair of fault kinds, small bounds: minutes on two cores.
     Ci,
-    /// Larger combinations: every kind together for 3 nodes, and 4 nodes with crash, pause,
-    /// restart and rebalance.
+    /// Larger combinations: every kind together for 3 nodes, and 4 nodes with an unclean
+    /// shutdown, a pause, a restart and a rebalance.
     Deep,
 }
 

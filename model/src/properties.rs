@@ -109,7 +109,17 @@ fn quota(m: &FailoverModel, s: &State) -> bool {
     per_epoch.values().all(|count| *count <= m.setup.max_count)
 }
 
-fn in_time(s: &State, orchestrator: bool) -> bool {
+/// Whether a time bound is judged at `s`: with faults in flight, only once the tick's
+/// delivery is done, as in the default timed mode (where a tick and its delivery are one
+/// step), so that both modes give the bounds the same meaning.
+fn judged(m: &FailoverModel, s: &State) -> bool {
+    !m.setup.faults_in_flight || !m.owes_delivery(s)
+}
+
+fn in_time(m: &FailoverModel, s: &State, orchestrator: bool) -> bool {
+    if !judged(m, s) {
+        return true;
+    }
     match s.ghost.watch {
         Some(w) if w.orchestrator == orchestrator => s.now <= w.deadline,
         _ => true,
@@ -117,6 +127,9 @@ fn in_time(s: &State, orchestrator: bool) -> bool {
 }
 
 fn steps_down(m: &FailoverModel, s: &State) -> bool {
+    if !judged(m, s) {
+        return true;
+    }
     s.ghost.quorumless_since.iter().all(|(node, since)| {
         let slot = s.slot(*node);
         s.now <= since.saturating_add(m.setup.master_ticks as u8)
@@ -170,11 +183,11 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
         }));
     }
     if timed {
-        props.push(Property::always(ORCHESTRATOR_IN_TIME, |_, s: &State| {
-            in_time(s, true)
+        props.push(Property::always(ORCHESTRATOR_IN_TIME, |m, s: &State| {
+            in_time(m, s, true)
         }));
-        props.push(Property::always(OTHER_IN_TIME, |_, s: &State| {
-            in_time(s, false)
+        props.push(Property::always(OTHER_IN_TIME, |m, s: &State| {
+            in_time(m, s, false)
         }));
         props.push(Property::always(NO_HEALTHY_FAILED_OVER, |_, s: &State| {
             s.ghost
@@ -184,8 +197,8 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
         }));
     }
     if timed && fenced {
-        props.push(Property::always(REPLACED_IN_TIME, |_, s: &State| {
-            s.ghost.office_watch.is_none_or(|w| s.now <= w.deadline)
+        props.push(Property::always(REPLACED_IN_TIME, |m, s: &State| {
+            !judged(m, s) || s.ghost.office_watch.is_none_or(|w| s.now <= w.deadline)
         }));
         props.push(Property::always(STEPS_DOWN_IN_TIME, steps_down));
         props.push(Property::always(KEPT_WHILE_ABLE, |_, s: &State| {

@@ -291,6 +291,9 @@ impl Setup {
         if self.timing == Timing::Timed && self.horizon == 0 {
             return Err("--horizon must be at least 1".into());
         }
+        if self.faults_in_flight && self.timing != Timing::Timed {
+            return Err("--faults-in-flight applies to --timing timed only".into());
+        }
         if self.bounds.disk_losses > self.bounds.restarts {
             return Err("--disk-losses needs as many --restarts (a node comes back blank)".into());
         }

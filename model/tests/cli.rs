@@ -104,7 +104,10 @@ fn the_timed_part_of_the_ci_profile_passes_and_lists_every_pair() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     // Twelve kinds exist in timed (duplicates do not): 66 pairs, each searched.
-    assert!(stdout.contains("66 of 66 runs passed"), "{stdout}");
+    assert!(
+        stdout.contains("66 of 66 searches passed (exhaustive) · 0 of 0 walks"),
+        "{stdout}"
+    );
     assert!(stdout.contains("timed  3  pause+partition"), "{stdout}");
     let rows: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

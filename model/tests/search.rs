@@ -83,6 +83,49 @@ fn each_run_reports_its_own_peak_memory() {
         "the peak restarts from the current use, got {} MiB",
         peak_rss_mib()
     );
+    // A run started after the big allocation reports its own peak, not the process's.
+    let big: Vec<u8> = vec![1; 256 << 20];
+    assert!(big.iter().step_by(4096).all(|b| *b == 1));
+    drop(big);
+    let report = run(&ci_run(FaultKind::Crash, FaultKind::Loss, Timing::Async));
+    assert!(
+        report.peak_rss_mib < 200,
+        "a small run reports {} MiB",
+        report.peak_rss_mib
+    );
+}
+
+#[test]
+fn with_faults_in_flight_deadlines_are_armed_and_judged_as_in_the_default_mode() {
+    use failover_model::{trace, FailoverModel};
+    // Not vacuous: a failover deadline and an office deadline are armed in this mode.
+    // (The office deadline needs an orchestrator elected by the cluster: a pause hands the
+    // office over, then the new orchestrator is lost.)
+    let mut s = ci_run(FaultKind::Unclean, FaultKind::Pause, Timing::Timed);
+    assert!(s.faults_in_flight);
+    let model = FailoverModel::new(s.clone());
+    let watch = |st: &failover_model::state::State| st.ghost.watch.is_some();
+    let office = |st: &failover_model::state::State| st.ghost.office_watch.is_some();
+    let found = trace::shortest_paths(&model, &[&watch, &office], 2_000_000);
+    let armed: Vec<bool> = found.iter().map(Option::is_some).collect();
+    assert_eq!(armed, [true, true], "failover and office deadlines armed");
+    s = ci_run(FaultKind::Unclean, FaultKind::Loss, Timing::Timed);
+    // The bounds mean the same in both modes: with no slack the failover still lands by
+    // the end of the deadline's tick in each.
+    s.slack_ticks = 0;
+    s.horizon = s.failover_bound() + 2;
+    for in_flight in [false, true] {
+        s.faults_in_flight = in_flight;
+        let report = run(&s);
+        assert_eq!(
+            report.status(failover_model::properties::ORCHESTRATOR_IN_TIME),
+            Some(Status::Holds)
+        );
+        assert_eq!(
+            report.status(failover_model::properties::OTHER_IN_TIME),
+            Some(Status::Holds)
+        );
+    }
 }
 
 #[test]
