@@ -6,6 +6,13 @@ fn model() -> Command {
     Command::new(env!("CARGO_BIN_EXE_failover-model"))
 }
 
+/// A fresh scratch directory of this test process, named after `what`.
+fn scratch(what: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("failover-model-{what}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[test]
 fn bad_flags_get_a_clear_error() {
     let out = model().args(["check", "--nodes", "9"]).output().unwrap();
@@ -23,8 +30,7 @@ fn bad_flags_get_a_clear_error() {
 
 #[test]
 fn violations_exit_nonzero_and_json_carries_the_facts() {
-    let dir = std::env::temp_dir().join(format!("failover-model-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("cli");
     let json = dir.join("poc.json");
     let out = model()
         .args(["check", "--design", "poc", "--threads", "1", "--json"])
@@ -93,8 +99,7 @@ fn a_passing_check_exits_zero() {
 
 #[test]
 fn the_timed_part_of_the_ci_profile_passes_and_lists_every_pair() {
-    let dir = std::env::temp_dir().join(format!("failover-model-ci-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("ci");
     let json = dir.join("ci.json");
     let out = model()
         .args(["check", "--profile", "ci", "--timing", "timed", "--json"])
