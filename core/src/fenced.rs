@@ -18,12 +18,14 @@
 //!   no longer names are not counted.
 
 use crate::config::{ClusterConfig, SharedConfig};
+use crate::detector::Health;
 use crate::election;
 use crate::ids::{NodeId, Revision, Term, Ticks};
 use crate::message::{Message, Office, Outgoing};
 use crate::node::{Event, NodeState, Ready, Role};
 use crate::params::Params;
 use crate::quorum::{Election, PreElection, Proposal};
+use crate::rules::Blocked;
 use crate::{rebalance, rules};
 
 impl NodeState {
@@ -143,10 +145,20 @@ impl NodeState {
         }
         changed |= rebalance::end_if_orphaned(&mut next, term);
         let active = |p: NodeId| base.is_active(p);
-        if let Some(target) = self
+        let candidate = self
             .detector
-            .candidate(self.threshold(), Ticks::MAX, active)
-        {
+            .candidate(self.threshold(), Ticks::MAX, active);
+        if candidate.is_none() {
+            // Say why a node that is due is not failed over: others are down with it.
+            for node in self.detector.down_set() {
+                if active(node) && self.detector.health(node, self.threshold()) == Health::Failover
+                {
+                    let reason = Blocked::OthersDown;
+                    ready.events.push(Event::FailoverBlocked { node, reason });
+                }
+            }
+        }
+        if let Some(target) = candidate {
             match rules::check_failover(&next, target) {
                 Ok(()) => {
                     rules::apply_failover(&mut next, target, params.id, term);

@@ -21,6 +21,9 @@ pub enum Blocked {
     RebalanceRunning,
     /// The target is the last active node.
     LastActiveNode,
+    /// Other active nodes are down too: auto-failover takes one node at a time, so it
+    /// waits until only one is down.
+    OthersDown,
 }
 
 impl fmt::Display for Blocked {
@@ -31,6 +34,7 @@ impl fmt::Display for Blocked {
             Blocked::QuotaExhausted => "failover quota exhausted",
             Blocked::RebalanceRunning => "a rebalance is running and canAbortRebalance is off",
             Blocked::LastActiveNode => "target is the last active node",
+            Blocked::OthersDown => "other nodes are down too; auto-failover takes one at a time",
         })
     }
 }

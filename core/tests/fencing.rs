@@ -443,3 +443,34 @@ fn unknown_peers_and_admin_on_followers_are_rejected() {
     assert!(err.to_string().contains("not the orchestrator"));
     assert_eq!(c.nodes[1], before, "a refused input changes nothing");
 }
+
+#[test]
+fn two_nodes_down_are_not_failed_over_and_the_orchestrator_says_why() {
+    let mut c = Cluster::new(
+        5,
+        Settings {
+            timeout_ticks: 2,
+            max_count: 2,
+            ..Settings::default()
+        },
+    );
+    c.round(&[0, 1, 2, 3, 4]);
+    let before = c.commits.len();
+    let mut said = BTreeSet::new();
+    for _ in 0..6 {
+        let ready = c.nodes[0].step(&c.params[0], Input::Tick).unwrap();
+        for event in &ready.events {
+            if let failover_core::Event::FailoverBlocked { node, reason } = event {
+                assert_eq!(*reason, failover_core::Blocked::OthersDown);
+                said.insert(node.0);
+            }
+        }
+        c.apply(0, ready);
+        for n in [1, 2] {
+            c.step(n, Input::Tick);
+        }
+        c.deliver(&[0, 1, 2]);
+    }
+    assert_eq!(c.committed_by(0, before), 0, "nothing failed over");
+    assert_eq!(said, BTreeSet::from([3, 4]), "both down nodes named");
+}

@@ -126,15 +126,21 @@ struct SettingsView {
     count: u32,
 }
 
-async fn settings(State(api): State<Api>) -> impl IntoResponse {
-    let s = api.node.status.borrow().clone();
-    Json(SettingsView {
-        enabled: s.enabled,
-        timeout_ms: s.timeout_ms,
-        max_count: s.max_count,
-        can_abort_rebalance: s.can_abort_rebalance,
-        count: s.failover_count,
-    })
+async fn settings(State(api): State<Api>) -> Result<Json<SettingsView>, ApiError> {
+    let status = api.node.status.borrow().clone();
+    let c = status.committed.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this node knows no committed config yet (it is rejoining); ask another node",
+        )
+    })?;
+    Ok(Json(SettingsView {
+        enabled: c.enabled,
+        timeout_ms: c.timeout_ms,
+        max_count: c.max_count,
+        can_abort_rebalance: c.can_abort_rebalance,
+        count: c.failover_count,
+    }))
 }
 
 #[derive(Deserialize)]

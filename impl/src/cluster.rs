@@ -122,6 +122,9 @@ impl Cluster {
     /// Writes configs, secret and token for a new cluster in `dir` (which must not hold one).
     pub fn create(dir: &Path, spec: &Spec, exe: &Path) -> anyhow::Result<Cluster> {
         anyhow::ensure!(spec.nodes >= 2, "a cluster needs at least 2 nodes");
+        if let Some(why) = crate::config::no_failover_possible(usize::from(spec.nodes)) {
+            eprintln!("warning: {why}");
+        }
         if dir.join(FILE).exists() {
             bail!("{} already holds a cluster; run `failover cluster down --dir {}` and remove it first", dir.display(), dir.display());
         }
@@ -563,55 +566,71 @@ fn stat_state(pid: u32) -> ProcessState {
     }
 }
 
-/// Renders statuses as a table.
+/// Renders statuses as a table: committed state only, with a pending proposal and its
+/// age in its own column.
 pub fn table(rows: &[(Member, ProcessState, Option<Status>)]) -> String {
-    let mut out = format!(
-        "{:<5} {:<7} {:<13} {:>5} {:>8} {:<11} {:>6} {:<12} {}\n",
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING).set_header([
         "node",
         "process",
+        "peer port",
+        "admin port",
         "role",
         "term",
         "revision",
         "membership",
         "count",
         "orchestrator",
-        "failed over"
-    );
+        "failed over",
+        "pending",
+    ]);
     for (member, state, status) in rows {
         let process = match state {
             ProcessState::Up => "up",
             ProcessState::Paused => "paused",
             ProcessState::Down => "down",
         };
+        let mut row = vec![
+            member.id.to_string(),
+            process.to_string(),
+            member.listen.port().to_string(),
+            member.admin.port().to_string(),
+        ];
         match status {
-            Some(s) => out.push_str(&format!(
-                "{:<5} {:<7} {:<13} {:>5} {:>8} {:<11} {:>6} {:<12} {}\n",
-                member.id,
-                process,
-                s.role,
-                s.term,
-                s.revision,
-                match s.membership {
-                    failover_core::Membership::Active => "active",
-                    failover_core::Membership::FailedOver => "failed over",
-                },
-                format!("{}/{}", s.failover_count, s.max_count),
-                s.orchestrator.map_or("-".to_string(), |o| o.to_string()),
-                if s.failed_over.is_empty() {
-                    "-".to_string()
+            Some(s) => {
+                row.push(s.role.clone());
+                row.push(s.term.to_string());
+                match &s.committed {
+                    Some(c) => row.extend([
+                        c.revision.to_string(),
+                        match c.membership {
+                            failover_core::Membership::Active => "active",
+                            failover_core::Membership::FailedOver => "failed over",
+                        }
+                        .to_string(),
+                        format!("{}/{}", c.failover_count, c.max_count),
+                    ]),
+                    None => row.extend(["-".into(), "rejoining".into(), "-".into()]),
+                }
+                row.push(s.orchestrator.map_or("-".to_string(), |o| o.to_string()));
+                let failed: Vec<String> = s
+                    .committed
+                    .iter()
+                    .flat_map(|c| c.failed_over.iter().map(|n| n.to_string()))
+                    .collect();
+                row.push(if failed.is_empty() {
+                    "-".into()
                 } else {
-                    s.failed_over
-                        .iter()
-                        .map(|n| n.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                },
-            )),
-            None => out.push_str(&format!(
-                "{:<5} {:<7} {}\n",
-                member.id, process, "(no answer)"
-            )),
+                    failed.join(",")
+                });
+                row.push(match &s.pending {
+                    Some(p) => format!("r{} for {} ms", p.revision, p.age_ms),
+                    None => "-".into(),
+                });
+            }
+            None => row.push("(no answer)".into()),
         }
+        table.add_row(row);
     }
-    out
+    format!("{table}\n")
 }

@@ -117,6 +117,20 @@ fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ConfigError 
     }
 }
 
+/// Why a cluster of `members` nodes can never fail a node over, if it cannot: a failover
+/// needs a majority, and the nodes left after one is lost must still make one.
+pub fn no_failover_possible(members: usize) -> Option<String> {
+    let majority = failover_core::quorum::majority(members);
+    (members.saturating_sub(1) < majority).then(|| {
+        format!(
+            "a cluster of {members} node(s) can never fail a node over: a failover needs a \
+             majority ({majority} of {members}), and once one node is lost only {} remain; \
+             use 3 or more nodes",
+            members.saturating_sub(1)
+        )
+    })
+}
+
 impl NodeConfig {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {

@@ -9,8 +9,8 @@ use crate::metrics::Metrics;
 use crate::storage::Storage;
 use crate::transport::{NetEvent, Transport};
 use failover_core::{
-    AdminCommand, AdminRefusal, Commit, Design, Event, FailoverRecord, Health, Input, Membership,
-    NodeId, NodeState, Params, Ready, Revision, Role, StepError, Term,
+    AdminCommand, AdminRefusal, ClusterConfig, Commit, Design, Event, FailoverRecord, Health,
+    Input, Membership, NodeId, NodeState, Params, Ready, Revision, Role, StepError, Term,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,12 +61,15 @@ pub struct PeerView {
     pub last_heard_ms: Option<u64>,
 }
 
-/// What `GET /status` shows.
+/// What `GET /status` shows. The cluster config it shows is one this node knows to be
+/// committed; a newer config it proposed or accepted shows apart, as `pending`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     /// This node.
     pub id: u16,
+    /// Its process id (tells a restarted node from the process it replaced).
+    pub pid: u32,
     /// The design it runs.
     pub design: Design,
     /// `orchestrator`, `candidate` or `follower`.
@@ -79,9 +82,35 @@ pub struct Status {
     pub orchestrator: Option<u16>,
     /// Highest term it knows.
     pub term: Term,
-    /// Its config revision.
+    /// The newest config this node knows to be committed (none yet for a node that lost its
+    /// disk and is not readmitted).
+    pub committed: Option<ConfigView>,
+    /// A newer config this node proposed or accepted that it does not know to be committed.
+    pub pending: Option<PendingView>,
+    /// This node lost its disk and waits to be readmitted.
+    pub rejoining: bool,
+    /// The other members.
+    pub peers: Vec<PeerView>,
+}
+
+impl Status {
+    /// The committed config; panics if this node knows none (a test helper's shortcut).
+    pub fn config(&self) -> &ConfigView {
+        self.committed
+            .as_ref()
+            .expect("this node knows a committed config")
+    }
+}
+
+/// A cluster config as the status shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigView {
+    /// Its revision.
     pub revision: Revision,
-    /// Its own membership.
+    /// The term that committed it (0 outside `fenced`).
+    pub term: Term,
+    /// This node's own membership in it.
     pub membership: Membership,
     /// Failovers counted against the quota.
     pub failover_count: u32,
@@ -97,12 +126,22 @@ pub struct Status {
     pub rebalance: Option<RebalanceView>,
     /// Rebalance steps committed so far (each moves data).
     pub map_version: u32,
-    /// This node lost its disk and waits to be readmitted.
-    pub rejoining: bool,
     /// Every failed-over node, in commit order.
     pub failed_over: Vec<u16>,
-    /// The other members.
-    pub peers: Vec<PeerView>,
+}
+
+/// A config this node holds but does not know to be committed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingView {
+    /// Its revision.
+    pub revision: Revision,
+    /// The term it was proposed in.
+    pub term: Term,
+    /// Milliseconds since this node first held it.
+    pub age_ms: u64,
+    /// Nodes it would fail over that the committed config has not.
+    pub failing_over: Vec<u16>,
 }
 
 /// A running rebalance.
@@ -178,6 +217,10 @@ pub struct Driver {
     detected_at: BTreeMap<NodeId, Instant>,
     last_heard: BTreeMap<NodeId, Instant>,
     blocked: BTreeMap<NodeId, String>,
+    /// The newest commit this node made or learned (recorded on disk for restarts).
+    committed: Option<Commit>,
+    /// The config held but not known committed, and since when.
+    pending_since: Option<(Term, Revision, Instant)>,
 }
 
 /// A fatal driver error: the node stops rather than send what it could not persist.
@@ -198,46 +241,57 @@ fn json<T: Serialize>(value: &T) -> String {
 }
 
 impl Driver {
-    /// A driver for `core`, restored or new.
+    /// A driver for `core`, restored or new; `committed` is the newest commit it knew of.
     pub fn new(
         config: &NodeConfig,
         core: NodeState,
+        committed: Option<Commit>,
         storage: Storage,
         transport: Transport,
         metrics: Arc<Metrics>,
     ) -> (Driver, NodeHandle, mpsc::Receiver<Command>) {
         let params = config.params();
         let heartbeat = Duration::from_millis(config.heartbeat_ms);
-        let failovers = core
-            .config()
-            .history
+        let failovers = committed
             .iter()
+            .flat_map(|c| c.config.history.iter())
             .map(|r| view(r, None, false, None, None))
             .collect();
         let failovers = Arc::new(Mutex::new(failovers));
-        let (status_tx, status_rx) =
-            watch::channel(status_of(&params, &core, heartbeat, &BTreeMap::new()));
         let (commands_tx, commands_rx) = mpsc::channel(64);
-        let handle = NodeHandle {
-            status: status_rx,
-            commands: commands_tx,
-            metrics: metrics.clone(),
-            failovers: failovers.clone(),
+        let pending_since = None;
+        let first = status_of(
+            &params,
+            &core,
             heartbeat,
-        };
-        let driver = Driver {
+            &BTreeMap::new(),
+            committed.as_ref(),
+            pending_since,
+        );
+        let (status_tx, status_rx) = watch::channel(first);
+        let mut driver = Driver {
             params,
             heartbeat,
             core,
             storage,
             transport,
-            metrics,
+            metrics: metrics.clone(),
             status: status_tx,
-            failovers,
+            failovers: failovers.clone(),
             waiters: Vec::new(),
             detected_at: BTreeMap::new(),
             last_heard: BTreeMap::new(),
             blocked: BTreeMap::new(),
+            committed,
+            pending_since,
+        };
+        driver.publish();
+        let handle = NodeHandle {
+            status: status_rx,
+            commands: commands_tx,
+            metrics,
+            failovers,
+            heartbeat,
         };
         (driver, handle, commands_rx)
     }
@@ -360,6 +414,7 @@ impl Driver {
         if let Some(commit) = &ready.commit {
             debug!(target: CORE_TARGET, commit = %json(commit), "commit");
             self.on_commit(commit);
+            self.record_commit(commit);
         }
         self.learn_failovers(&ready);
         self.settle_waiters();
@@ -512,21 +567,70 @@ impl Driver {
     }
 
     fn publish(&mut self) {
-        let status = status_of(&self.params, &self.core, self.heartbeat, &self.last_heard);
+        let held = self.core.config();
+        self.pending_since = match self.pending_since {
+            _ if !is_pending(held, self.committed.as_ref()) => None,
+            Some((term, revision, since))
+                if (term, revision) == (self.core.persistent.accepted_term, held.revision) =>
+            {
+                Some((term, revision, since))
+            }
+            _ => Some((
+                self.core.persistent.accepted_term,
+                held.revision,
+                Instant::now(),
+            )),
+        };
+        let status = status_of(
+            &self.params,
+            &self.core,
+            self.heartbeat,
+            &self.last_heard,
+            self.committed.as_ref(),
+            self.pending_since,
+        );
         self.metrics.term.set(status.term as i64);
-        self.metrics.revision.set(status.revision as i64);
         self.metrics
             .is_orchestrator
             .set(status.is_orchestrator as i64);
-        self.metrics
-            .failover_count
-            .set(status.failover_count as i64);
+        if let Some(config) = &status.committed {
+            self.metrics.revision.set(config.revision as i64);
+            self.metrics
+                .failover_count
+                .set(config.failover_count as i64);
+        }
+        self.metrics.pending_age.set(
+            self.pending_since
+                .map_or(0.0, |(_, _, since)| since.elapsed().as_secs_f64()),
+        );
         self.status.send_if_modified(|old| {
             let changed = *old != status;
             *old = status;
             changed
         });
     }
+
+    /// Records `commit` if it is newer than the newest known; a restart reads it back.
+    fn record_commit(&mut self, commit: &Commit) {
+        let newer = self
+            .committed
+            .as_ref()
+            .is_none_or(|known| commit.config.revision > known.config.revision);
+        if !newer {
+            return;
+        }
+        // Only a report: if it cannot be written, a restart shows an older committed
+        // config, which is still a committed one.
+        if let Err(e) = self.storage.save_committed(commit) {
+            warn!(error = %e, "cannot record the newest commit; a restart will show an older one");
+        }
+        self.committed = Some(commit.clone());
+    }
+}
+
+/// Whether `held` is newer than every config known committed.
+fn is_pending(held: &ClusterConfig, committed: Option<&Commit>) -> bool {
+    committed.is_none_or(|c| held.revision > c.config.revision)
 }
 
 fn view(
@@ -554,9 +658,10 @@ fn status_of(
     core: &NodeState,
     heartbeat: Duration,
     last_heard: &BTreeMap<NodeId, Instant>,
+    committed: Option<&Commit>,
+    pending_since: Option<(Term, Revision, Instant)>,
 ) -> Status {
-    let config = core.config();
-    let threshold = config.settings.timeout_ticks.max(1);
+    let held = core.config();
     let is_orchestrator = core.is_orchestrator(params);
     let role = match (&core.role, is_orchestrator) {
         (_, true) => "orchestrator",
@@ -564,15 +669,21 @@ fn status_of(
         _ => "follower",
     };
     let now = Instant::now();
+    // Detection runs on the held config's settings; memberships shown are committed ones.
+    let threshold = held.settings.timeout_ticks.max(1);
+    let shown = committed.map_or(&**held, |c| &*c.config);
+    let membership = |node: NodeId| {
+        shown
+            .membership
+            .get(&node)
+            .copied()
+            .unwrap_or(Membership::FailedOver)
+    };
     let peers = params
         .peers()
         .map(|peer| PeerView {
             id: peer.0,
-            membership: config
-                .membership
-                .get(&peer)
-                .copied()
-                .unwrap_or(Membership::FailedOver),
+            membership: membership(peer),
             health: core.detector.health(peer, threshold),
             down_ticks: core.detector.down_ticks(peer),
             last_heard_ms: last_heard
@@ -580,24 +691,51 @@ fn status_of(
                 .map(|at| now.duration_since(*at).as_millis() as u64),
         })
         .collect();
+    let heartbeat_ms = heartbeat.as_millis() as u64;
+    let committed_view = committed.map(|c| config_view(&c.config, c.term, params.id, heartbeat_ms));
+    let pending =
+        pending_since
+            .filter(|_| is_pending(held, committed))
+            .map(|(term, revision, since)| PendingView {
+                revision,
+                term,
+                age_ms: since.elapsed().as_millis() as u64,
+                failing_over: held
+                    .history
+                    .iter()
+                    .filter(|r| committed.is_none_or(|c| !c.config.history.contains(r)))
+                    .map(|r| r.node.0)
+                    .collect(),
+            });
     Status {
         id: params.id.0,
+        pid: std::process::id(),
         design: params.design,
         role: role.to_string(),
         is_orchestrator,
         master: core.master(params).0,
         orchestrator: core.orchestrator(params).map(|n| n.0),
         term: core.term(),
+        committed: committed_view,
+        pending,
+        rejoining: core.persistent.rejoining,
+        peers,
+    }
+}
+
+fn config_view(config: &ClusterConfig, term: Term, me: NodeId, heartbeat_ms: u64) -> ConfigView {
+    ConfigView {
         revision: config.revision,
+        term,
         membership: config
             .membership
-            .get(&params.id)
+            .get(&me)
             .copied()
             .unwrap_or(Membership::FailedOver),
         failover_count: config.failover_count,
         max_count: config.settings.max_count,
         enabled: config.settings.enabled,
-        timeout_ms: u64::from(config.settings.timeout_ticks) * heartbeat.as_millis() as u64,
+        timeout_ms: u64::from(config.settings.timeout_ticks) * heartbeat_ms,
         can_abort_rebalance: config.settings.can_abort_rebalance,
         rebalance: config.rebalance.map(|r| RebalanceView {
             runner: r.runner.0,
@@ -606,9 +744,7 @@ fn status_of(
             steps: r.steps,
         }),
         map_version: config.map_version,
-        rejoining: core.persistent.rejoining,
         failed_over: config.history.iter().map(|r| r.node.0).collect(),
-        peers,
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub heartbeat_lag: Family<Labels, Gauge<f64, AtomicU64>>,
     /// Time to write the persistent state durably.
     pub persist_seconds: Histogram,
+    /// Seconds the config this node holds has waited to be known committed (0: none waits).
+    pub pending_age: Gauge<f64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -67,10 +69,11 @@ impl Metrics {
         let nodedowns = Family::default();
         let heartbeat_lag = Family::default();
         let persist_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
+        let pending_age = Gauge::<f64, AtomicU64>::default();
         registry.register("term", "Highest term known", term.clone());
         registry.register(
             "config_revision",
-            "Cluster config revision",
+            "Revision of the newest config known committed",
             revision.clone(),
         );
         registry.register(
@@ -80,7 +83,7 @@ impl Metrics {
         );
         registry.register(
             "failover_count",
-            "Failovers counted against the quota",
+            "Failovers counted against the quota in the newest committed config",
             failover_count.clone(),
         );
         registry.register(
@@ -116,6 +119,11 @@ impl Metrics {
             "Time to write state durably",
             persist_seconds.clone(),
         );
+        registry.register(
+            "pending_proposal_age_seconds",
+            "Seconds the held config has waited to be known committed (0 when none waits)",
+            pending_age.clone(),
+        );
         Metrics {
             registry,
             term,
@@ -131,6 +139,7 @@ impl Metrics {
             nodedowns,
             heartbeat_lag,
             persist_seconds,
+            pending_age,
         }
     }
 

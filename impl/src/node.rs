@@ -8,11 +8,11 @@ use crate::metrics::Metrics;
 use crate::storage::Storage;
 use crate::transport::{Transport, TransportConfig};
 use anyhow::Context;
-use failover_core::{NodeId, NodeState, Persistent};
+use failover_core::{Commit, NodeId, NodeState, Persistent};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tracing::info;
+use tracing::{info, warn};
 
 /// How a node starts when its data directory holds no state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,9 +26,13 @@ pub enum Start {
     Rejoin,
 }
 
-/// The core to run: restored from disk, or new as `start` says. A new state is written
-/// before the node does anything else.
-fn first_state(config: &NodeConfig, storage: &Storage, start: Start) -> anyhow::Result<NodeState> {
+/// The core to run: restored from disk, or new as `start` says, with the newest commit
+/// this node knew of. A new state is written before the node does anything else.
+fn first_state(
+    config: &NodeConfig,
+    storage: &Storage,
+    start: Start,
+) -> anyhow::Result<(NodeState, Option<Commit>)> {
     let params = config.params();
     let blank = match (storage.load()?, start) {
         (Some(state), Start::Rejoin) => anyhow::bail!(
@@ -45,7 +49,8 @@ fn first_state(config: &NodeConfig, storage: &Storage, start: Start) -> anyhow::
                 rejoining = state.rejoining,
                 "restarting from disk"
             );
-            return Ok(NodeState::restart(&params, state));
+            let committed = storage.load_committed()?;
+            return Ok((NodeState::restart(&params, state), committed));
         }
         (None, Start::FromDisk) => anyhow::bail!(
             "no state in {}: start with --bootstrap for a member of a brand-new cluster, or \
@@ -66,7 +71,18 @@ fn first_state(config: &NodeConfig, storage: &Storage, start: Start) -> anyhow::
         }
     };
     storage.save(&blank.persistent)?;
-    Ok(blank)
+    // Every member of a new cluster starts from the same first config: it is committed
+    // by construction. A node that lost its disk knows of no commit until readmitted.
+    let committed = (start == Start::Bootstrap).then(|| Commit {
+        term: blank.persistent.accepted_term,
+        by: params.id,
+        config: blank.persistent.config.clone(),
+        learned: false,
+    });
+    if let Some(commit) = &committed {
+        storage.save_committed(commit)?;
+    }
+    Ok((blank, committed))
 }
 
 /// Runs the node of `config` until SIGTERM or Ctrl-C.
@@ -74,7 +90,8 @@ pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
     let key = Key::load(&config.secret_file)?;
     let params = config.params();
     let storage = Storage::open(&config.data_dir, params.id)?;
-    let core = first_state(&config, &storage, start)?;
+    warn_if_no_majority_survives(&config);
+    let (core, committed) = first_state(&config, &storage, start)?;
     let metrics = Arc::new(Metrics::new());
     let (net_tx, net_rx) = mpsc::channel(4096);
     let transport_config = TransportConfig {
@@ -92,7 +109,8 @@ pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
     let transport = Transport::start(transport_config, key.clone(), metrics.clone(), net_tx)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let (driver, handle, commands) = Driver::new(&config, core, storage, transport, metrics);
+    let (driver, handle, commands) =
+        Driver::new(&config, core, committed, storage, transport, metrics);
     let listener = tokio::net::TcpListener::bind(config.admin)
         .await
         .with_context(|| format!("cannot serve the admin API on {}", config.admin))?;
@@ -111,6 +129,13 @@ pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
     }
     info!("node stopped");
     result.map_err(Into::into)
+}
+
+/// A cluster that cannot fail any node over is legal but almost surely a mistake: say so.
+fn warn_if_no_majority_survives(config: &NodeConfig) {
+    if let Some(why) = crate::config::no_failover_possible(config.peers.len() + 1) {
+        warn!("{why}");
+    }
 }
 
 /// A state file from another cluster must not be taken for this one.

@@ -1,8 +1,12 @@
 //! Durable state: the core's [`Persistent`], written atomically (temp file, fsync, rename,
 //! fsync of the directory) with a SHA-256 checksum. A missing file means a new node; a file
 //! that is corrupt, truncated or another node's is an error, never a blank start.
+//!
+//! Beside it, the newest commit this node knows of (`committed.json`, same format), so that
+//! a restarted node's status shows a committed config rather than its last proposal. It
+//! only reports: losing it loses no promise.
 
-use failover_core::{NodeId, Persistent};
+use failover_core::{Commit, NodeId, Persistent};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -11,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 const MAGIC: &str = "failover-state v1";
 const FILE: &str = "state.json";
+const COMMITTED_FILE: &str = "committed.json";
 
 /// The state file of one node.
 #[derive(Debug, Clone)]
@@ -41,9 +46,9 @@ pub enum StorageError {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Body {
+struct Body<T> {
     node: NodeId,
-    state: Persistent,
+    state: T,
 }
 
 impl Storage {
@@ -74,7 +79,26 @@ impl Storage {
 
     /// The last state written, or `None` for a node that never wrote one.
     pub fn load(&self) -> Result<Option<Persistent>, StorageError> {
-        let path = self.path();
+        self.read(FILE)
+    }
+
+    /// Writes `state` durably; when this returns, a crash cannot lose it.
+    pub fn save(&self, state: &Persistent) -> Result<(), StorageError> {
+        self.write(FILE, state)
+    }
+
+    /// The newest commit this node recorded, if any.
+    pub fn load_committed(&self) -> Result<Option<Commit>, StorageError> {
+        self.read(COMMITTED_FILE)
+    }
+
+    /// Records `commit` as the newest this node knows of.
+    pub fn save_committed(&self, commit: &Commit) -> Result<(), StorageError> {
+        self.write(COMMITTED_FILE, commit)
+    }
+
+    fn read<T: serde::de::DeserializeOwned>(&self, file: &str) -> Result<Option<T>, StorageError> {
+        let path = self.dir.join(file);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -95,7 +119,7 @@ impl Storage {
         if hex::encode(Sha256::digest(body.as_bytes())) != sum {
             return Err(corrupt("checksum mismatch (truncated or altered)"));
         }
-        let body: Body = serde_json::from_str(body).map_err(|e| corrupt(&e.to_string()))?;
+        let body: Body<T> = serde_json::from_str(body).map_err(|e| corrupt(&e.to_string()))?;
         if body.node != self.node {
             return Err(corrupt(&format!(
                 "written by node {}, not {}",
@@ -105,16 +129,15 @@ impl Storage {
         Ok(Some(body.state))
     }
 
-    /// Writes `state` durably; when this returns, a crash cannot lose it.
-    pub fn save(&self, state: &Persistent) -> Result<(), StorageError> {
+    fn write<T: Serialize>(&self, file: &str, state: &T) -> Result<(), StorageError> {
         let body = serde_json::to_string(&Body {
             node: self.node,
-            state: state.clone(),
+            state,
         })
         .expect("state always serialises");
         let sum = hex::encode(Sha256::digest(body.as_bytes()));
-        let tmp = self.dir.join(format!("{FILE}.tmp"));
-        let path = self.path();
+        let tmp = self.dir.join(format!("{file}.tmp"));
+        let path = self.dir.join(file);
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| StorageError::Io { path, source }

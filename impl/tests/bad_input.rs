@@ -102,7 +102,7 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
         office: Default::default(),
         quorum: true,
         accepted_term: 0,
-        revision: before.revision,
+        revision: before.config().revision,
     };
     let recorded = data(&session, 0, heartbeat);
     conn.send(recorded.clone()).await.unwrap();
@@ -161,8 +161,11 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
     // Nothing was acted on: same term and revision, nobody failed over, still orchestrator.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = c.status(1).await;
-    assert_eq!((after.term, after.revision), (before.term, before.revision));
-    assert!(after.failed_over.is_empty());
+    assert_eq!(
+        (after.term, after.config().revision),
+        (before.term, before.config().revision)
+    );
+    assert!(after.config().failed_over.is_empty());
     assert!(after.is_orchestrator);
 }
 
@@ -363,7 +366,8 @@ async fn bad_api_requests_get_json_errors_and_change_nothing() {
     assert_eq!(wrong_method.status().as_u16(), 405);
     let after = c.status(1).await;
     assert_eq!(
-        after.revision, before.revision,
+        after.config().revision,
+        before.config().revision,
         "refused requests changed nothing"
     );
 

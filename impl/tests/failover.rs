@@ -27,7 +27,7 @@ async fn orchestrator_fails_over_once(name: &str, fault: Fault) {
     assert_eq!(key(&on_2), key(&on_3), "the survivors agree on the history");
     let status = c.status(3).await;
     assert_eq!(status.orchestrator, Some(2));
-    assert_eq!(status.failover_count, 1);
+    assert_eq!(status.config().failover_count, 1);
     // Nothing more happens: still one failover a while later.
     tokio::time::sleep(c.timeout()).await;
     assert_eq!(c.failovers(2).await.len(), 1);
@@ -60,7 +60,9 @@ async fn resumed_orchestrator_is_fenced_and_steps_down() {
         MARGIN * 2,
         || async {
             let s = c.status(1).await;
-            s.term >= after.term && !s.is_orchestrator && s.membership == Membership::FailedOver
+            s.term >= after.term
+                && !s.is_orchestrator
+                && s.config().membership == Membership::FailedOver
         },
     )
     .await;
@@ -72,8 +74,8 @@ async fn resumed_orchestrator_is_fenced_and_steps_down() {
     for id in [2, 3] {
         let s = c.status(id).await;
         assert_eq!(
-            (s.term, s.revision),
-            (after.term, after.revision),
+            (s.term, s.config().revision),
+            (after.term, after.config().revision),
             "node {id}"
         );
         assert_eq!(s.orchestrator, Some(2));
@@ -124,7 +126,12 @@ async fn no_failover_while_a_rebalance_runs() {
     let started = std::time::Instant::now();
     // Committed at a majority; node 2 may be the one that has not heard yet.
     eventually("node 2 learns of the rebalance", MARGIN, || async {
-        c.status(2).await.rebalance.is_some_and(|r| r.runner == 1)
+        c.status(2)
+            .await
+            .config()
+            .rebalance
+            .as_ref()
+            .is_some_and(|r| r.runner == 1)
     })
     .await;
     c.fault(3, Fault::Kill);
@@ -139,9 +146,9 @@ async fn no_failover_while_a_rebalance_runs() {
     c.wait_failover(3, &[1, 2], rebalance + c.timeout() + MARGIN)
         .await;
     let s = c.status(1).await;
-    assert_eq!(s.rebalance, None);
+    assert_eq!(s.config().rebalance, None);
     assert!(
-        s.map_version >= 15,
+        s.config().map_version >= 15,
         "the rebalance moved data in committed steps"
     );
 }
@@ -149,7 +156,10 @@ async fn no_failover_while_a_rebalance_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failover_aborts_a_rebalance_when_allowed() {
     let mut c = TestCluster::up("abort", 3, Design::Fenced, fast()).await;
-    assert!(c.status(1).await.can_abort_rebalance, "on by default");
+    assert!(
+        c.status(1).await.config().can_abort_rebalance,
+        "on by default"
+    );
     let answer = c
         .cluster
         .client()
@@ -164,8 +174,12 @@ async fn a_failover_aborts_a_rebalance_when_allowed() {
     c.fault(3, Fault::Kill);
     c.wait_failover(3, &[1, 2], c.timeout() + MARGIN).await;
     let s = c.status(2).await;
-    assert_eq!(s.rebalance, None, "the failover stopped the rebalance");
-    assert!(s.map_version > 0, "it had moved data before");
+    assert_eq!(
+        s.config().rebalance,
+        None,
+        "the failover stopped the rebalance"
+    );
+    assert!(s.config().map_version > 0, "it had moved data before");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,7 +190,7 @@ async fn quota_blocks_a_second_failover_until_the_count_is_reset() {
         .await;
     c.fault(4, Fault::Kill);
     c.assert_no_failover(4, &[1, 2, 3], c.timeout() * 3).await;
-    assert_eq!(c.status(1).await.failover_count, 1);
+    assert_eq!(c.status(1).await.config().failover_count, 1);
     let answer = c
         .cluster
         .client()
@@ -186,8 +200,12 @@ async fn quota_blocks_a_second_failover_until_the_count_is_reset() {
     assert_eq!(answer.code, 200, "{:?}", answer.body);
     c.wait_failover(4, &[1, 2, 3], c.timeout() + MARGIN).await;
     let s = c.status(2).await;
-    assert_eq!(s.failover_count, 1, "counted in the new quota period");
-    assert_eq!(s.failed_over, vec![5, 4]);
+    assert_eq!(
+        s.config().failover_count,
+        1,
+        "counted in the new quota period"
+    );
+    assert_eq!(s.config().failed_over, vec![5, 4]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,14 +224,18 @@ async fn history_survives_restarts_and_a_failed_over_node_stays_out() {
     eventually(
         "the failed-over node learns it is out",
         MARGIN * 2,
-        || async { c.status(3).await.membership == Membership::FailedOver },
+        || async { c.status(3).await.config().membership == Membership::FailedOver },
     )
     .await;
     for id in [1, 2, 3] {
         let s = c.status(id).await;
-        assert_eq!(s.failed_over, vec![3], "node {id}");
-        assert_eq!(s.failover_count, before.failover_count, "node {id}");
-        assert!(s.revision >= before.revision, "node {id}");
+        assert_eq!(s.config().failed_over, vec![3], "node {id}");
+        assert_eq!(
+            s.config().failover_count,
+            before.config().failover_count,
+            "node {id}"
+        );
+        assert!(s.config().revision >= before.config().revision, "node {id}");
         assert!(
             !s.is_orchestrator || id != 3,
             "the failed-over node does not lead"

@@ -106,6 +106,29 @@ impl TestCluster {
         self.cluster.fault(id, fault).expect("fault injected");
     }
 
+    /// Restarts node `id` from its data directory and waits until it answers.
+    pub async fn restart(&mut self, id: u16) {
+        self.fault(id, Fault::Restart);
+        self.cluster
+            .wait_answering(id, Duration::from_secs(10))
+            .await
+            .expect("the restarted node answers");
+    }
+
+    /// `POST path` to node `id` with the admin token.
+    pub async fn post(
+        &self,
+        id: u16,
+        path: &str,
+        body: serde_json::Value,
+    ) -> failover_impl::client::Answer {
+        self.cluster
+            .client()
+            .post(self.admin(id), path, Some(body))
+            .await
+            .expect("node answers")
+    }
+
     /// The failover timeout of the cluster.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timings.timeout_ms)
