@@ -1,13 +1,17 @@
-//! The admin HTTP API of a node (axum). Reads are open; writes need the cluster's admin
-//! token (`Authorization: Bearer ...`). Every refusal is a JSON `{"error": ...}` with a 4xx
-//! or 5xx code. Writes become core admin commands; the reply comes once the change is
-//! committed.
+//! The admin HTTP API of a node (axum). `GET /health` is open; reads need the cluster's
+//! read token or its admin token, writes the admin token (`Authorization: Bearer ...`).
+//! Every refusal is a JSON `{"error": ...}` with a 4xx or 5xx code, counted by endpoint and
+//! code and logged; every write is logged with what it changed. Writes become core admin
+//! commands; the reply comes once the change is committed. How connections are limited and
+//! timed out is [`crate::api_server`].
 
 use crate::auth::Key;
 use crate::driver::{AdminError, Command, NodeHandle};
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,9 +23,24 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
+use tracing::info;
 
 /// How long a write waits for its commit.
 const COMMIT_WAIT: Duration = Duration::from_secs(5);
+
+/// Longest time to answer one request, body included; past it the answer is a 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every endpoint, as the request counters name them (anything else counts as `other`).
+const ENDPOINTS: [&str; 7] = [
+    "/health",
+    "/status",
+    "/failovers",
+    "/settings/autoFailover",
+    "/settings/autoFailover/resetCount",
+    "/controller/rebalance",
+    "/metrics",
+];
 
 #[derive(Clone)]
 struct Api {
@@ -84,7 +103,9 @@ pub fn router(node: NodeHandle, key: Key) -> Router {
         node,
         key: Arc::new(key),
     };
+    let counters = api.node.metrics.clone();
     Router::new()
+        .route("/health", get(health))
         .route("/status", get(status))
         .route("/failovers", get(failovers))
         .route("/settings/autoFailover", get(settings).post(set_settings))
@@ -96,24 +117,98 @@ pub fn router(node: NodeHandle, key: Key) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
         })
         .with_state(api)
+        .layer(axum::middleware::from_fn_with_state(counters, account))
 }
 
-async fn status(State(api): State<Api>) -> impl IntoResponse {
-    Json(api.node.status.borrow().clone())
+/// Times out, counts and logs every request, and turns every refusal into a JSON error
+/// (axum's own refusals, such as 413 for a body over the limit, are plain text).
+async fn account(
+    State(metrics): State<Arc<crate::metrics::Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let endpoint = ENDPOINTS
+        .iter()
+        .find(|e| **e == path)
+        .map_or("other", |e| *e);
+    let response = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, "request not completed in time")
+            .into_response(),
+    };
+    let code = response.status();
+    metrics
+        .admin_requests
+        .get_or_create(&vec![
+            ("endpoint", endpoint.to_string()),
+            ("code", code.as_u16().to_string()),
+        ])
+        .inc();
+    if !(code.is_client_error() || code.is_server_error()) {
+        return response;
+    }
+    let (response, message) = json_error(response).await;
+    info!(%method, %path, code = code.as_u16(), error = %message, "admin request refused");
+    response
 }
 
-async fn failovers(State(api): State<Api>) -> impl IntoResponse {
-    Json(api.node.failovers.lock().unwrap().clone())
+/// The refusal as a JSON error, and its message.
+async fn json_error(response: Response) -> (Response, String) {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        return (Response::from_parts(parts, bytes.into()), message);
+    }
+    let text = String::from_utf8_lossy(&bytes).trim().to_string();
+    let message = if text.is_empty() {
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_string()
+    } else {
+        text
+    };
+    let error = ApiError::new(parts.status, message.clone()).into_response();
+    (error, message)
 }
 
-async fn metrics(State(api): State<Api>) -> impl IntoResponse {
-    (
+async fn health(State(api): State<Api>) -> impl IntoResponse {
+    Json(json!({ "ok": true, "id": api.node.status.borrow().id }))
+}
+
+async fn status(State(api): State<Api>, headers: HeaderMap) -> Result<Response, ApiError> {
+    api.authorize_read(&headers)?;
+    Ok(Json(api.node.status.borrow().clone()).into_response())
+}
+
+async fn failovers(State(api): State<Api>, headers: HeaderMap) -> Result<Response, ApiError> {
+    api.authorize_read(&headers)?;
+    Ok(Json(api.node.failovers.lock().unwrap().clone()).into_response())
+}
+
+async fn metrics(State(api): State<Api>, headers: HeaderMap) -> Result<Response, ApiError> {
+    api.authorize_read(&headers)?;
+    Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         api.node.metrics.render(),
     )
+        .into_response())
 }
 
 #[derive(Serialize)]
@@ -126,7 +221,11 @@ struct SettingsView {
     count: u32,
 }
 
-async fn settings(State(api): State<Api>) -> Result<Json<SettingsView>, ApiError> {
+async fn settings(
+    State(api): State<Api>,
+    headers: HeaderMap,
+) -> Result<Json<SettingsView>, ApiError> {
+    api.authorize_read(&headers)?;
     let status = api.node.status.borrow().clone();
     let c = status.committed.ok_or_else(|| {
         ApiError::new(
@@ -248,12 +347,16 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
 impl Api {
     fn authorize(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        let given = bearer(headers)
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing admin token"))?;
         if self.key.is_admin_token(given) {
             Ok(())
@@ -262,9 +365,31 @@ impl Api {
         }
     }
 
+    /// Reads take the read token or the admin token.
+    fn authorize_read(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let given = bearer(headers).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing token (the cluster's read or admin token)",
+            )
+        })?;
+        if self.key.is_read_token(given) || self.key.is_admin_token(given) {
+            Ok(())
+        } else {
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad token"))
+        }
+    }
+
+    /// Submits `command` and logs what it changed (or why it did not).
     async fn admin(&self, command: AdminCommand) -> Result<Response, ApiError> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Command::Admin { command, reply }, answer).await
+        let what = format!("{command:?}");
+        let outcome = self.submit(Command::Admin { command, reply }, answer).await;
+        match &outcome {
+            Ok(_) => info!(command = %what, "admin change committed"),
+            Err(e) => info!(command = %what, error = %e.message, "admin change not committed"),
+        }
+        outcome
     }
 
     async fn submit(

@@ -8,6 +8,7 @@ use std::path::Path;
 type HmacSha256 = Hmac<Sha256>;
 
 const ADMIN_TOKEN: &[u8] = b"admin-token";
+const READ_TOKEN: &[u8] = b"read-token";
 
 /// Length of a MAC on the wire.
 pub const MAC_LEN: usize = 32;
@@ -113,6 +114,16 @@ impl Key {
     pub fn is_admin_token(&self, token: &str) -> bool {
         hex::decode(token).is_ok_and(|tag| self.verify(&[ADMIN_TOKEN], &tag))
     }
+
+    /// The token that reads the admin API but changes nothing (for dashboards, scrapers).
+    pub fn read_token(&self) -> String {
+        hex::encode(self.sign(&[READ_TOKEN]))
+    }
+
+    /// Whether `token` is the cluster's read token (compared in constant time).
+    pub fn is_read_token(&self, token: &str) -> bool {
+        hex::decode(token).is_ok_and(|tag| self.verify(&[READ_TOKEN], &tag))
+    }
 }
 
 /// Random bytes from the operating system.
@@ -142,6 +153,12 @@ mod tests {
         assert!(!key.is_admin_token("00"));
         assert!(!key.is_admin_token("not hex"));
         assert!(!Key::from_bytes(b"fedcba9876543210").is_admin_token(&key.admin_token()));
+        assert!(key.is_read_token(&key.read_token()));
+        assert!(
+            !key.is_admin_token(&key.read_token()),
+            "reading is not writing"
+        );
+        assert!(!key.is_read_token(&key.admin_token()));
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct Answer {
 }
 
 impl Client {
-    /// A client that sends `token` with writes.
+    /// A client that sends `token` (the admin or the read token) with every request.
     pub fn new(token: Option<String>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -32,10 +32,22 @@ impl Client {
         Client { http, token }
     }
 
-    async fn get<T: DeserializeOwned>(&self, admin: SocketAddr, path: &str) -> anyhow::Result<T> {
+    fn request_get(&self, admin: SocketAddr, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http.get(format!("http://{admin}{path}"));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// `GET path` as JSON; a refusal is an error.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        admin: SocketAddr,
+        path: &str,
+    ) -> anyhow::Result<T> {
         let response = self
-            .http
-            .get(format!("http://{admin}{path}"))
+            .request_get(admin, path)
             .timeout(Duration::from_millis(1000))
             .send()
             .await?
@@ -56,8 +68,7 @@ impl Client {
     /// `GET /metrics`, as text.
     pub async fn metrics(&self, admin: SocketAddr) -> anyhow::Result<String> {
         Ok(self
-            .http
-            .get(format!("http://{admin}/metrics"))
+            .request_get(admin, "/metrics")
             .send()
             .await?
             .text()

@@ -1,4 +1,5 @@
 //! A local cluster of node processes in one directory: `DIR/secret`, `DIR/admin.token`,
+//! `DIR/read.token`,
 //! `DIR/cluster.json` (addresses and process ids, so that any later command finds the nodes)
 //! and `DIR/node<N>/` with each node's config, state and log.
 
@@ -133,9 +134,12 @@ impl Cluster {
         let secret_file = dir.join("secret");
         fs::write(&secret_file, Key::generate_hex() + "\n")?;
         restrict(&secret_file)?;
-        let token = Key::load(&secret_file)?.admin_token();
+        let key = Key::load(&secret_file)?;
+        let token = key.admin_token();
         fs::write(dir.join("admin.token"), format!("{token}\n"))?;
         restrict(&dir.join("admin.token"))?;
+        fs::write(dir.join("read.token"), format!("{}\n", key.read_token()))?;
+        restrict(&dir.join("read.token"))?;
         // Bind every port before releasing any, so that no two nodes get the same one.
         let holders: Vec<(TcpListener, TcpListener)> = (0..spec.nodes)
             .map(|_| {

@@ -9,11 +9,13 @@
 //!   connection closes (clean) or stays silent past the net-tick timeout (unclean).
 //! - [`storage`]: atomic, checksummed persistence of the core's state.
 //! - [`driver`]: the task that feeds the core and carries out its `Ready`: persist, then send.
-//! - [`api`]: the admin HTTP API; [`metrics`]: Prometheus metrics; [`logging`]: tracing.
+//! - [`api`]: the admin HTTP API, served by [`api_server`] (connection limit, timeouts);
+//!   [`metrics`]: Prometheus metrics; [`logging`]: tracing.
 //! - [`node`]: one node process put together.
 //! - [`cluster`], [`client`], [`bench`]: local clusters, fault injection and the benchmark.
 
 pub mod api;
+pub mod api_server;
 pub mod auth;
 pub mod bench;
 pub mod client;

@@ -44,6 +44,15 @@ pub struct Metrics {
     pub persist_seconds: Histogram,
     /// Seconds the config this node holds has waited to be known committed (0: none waits).
     pub pending_age: Gauge<f64, AtomicU64>,
+    /// Admin API requests, by endpoint and status code.
+    pub admin_requests: Family<Labels, Counter>,
+    /// Admin API connections refused before a request, by reason.
+    pub admin_refused: Family<Labels, Counter>,
+    /// On the committing node: from the detector's verdict to the failover's commit.
+    pub detection_to_commit: Histogram,
+    /// On every node: from the last message heard from a node to learning its failover
+    /// committed (the fault, as this node saw it, to the outcome).
+    pub silence_to_learned: Histogram,
 }
 
 impl Default for Metrics {
@@ -70,6 +79,11 @@ impl Metrics {
         let heartbeat_lag = Family::default();
         let persist_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let pending_age = Gauge::<f64, AtomicU64>::default();
+        let admin_requests = Family::default();
+        let admin_refused = Family::default();
+        // 10 ms to about 80 s.
+        let detection_to_commit = Histogram::new(exponential_buckets(0.01, 2.0, 14));
+        let silence_to_learned = Histogram::new(exponential_buckets(0.01, 2.0, 14));
         registry.register("term", "Highest term known", term.clone());
         registry.register(
             "config_revision",
@@ -124,6 +138,26 @@ impl Metrics {
             "Seconds the held config has waited to be known committed (0 when none waits)",
             pending_age.clone(),
         );
+        registry.register(
+            "admin_requests",
+            "Admin API requests by endpoint and status code",
+            admin_requests.clone(),
+        );
+        registry.register(
+            "admin_refused",
+            "Admin API connections refused before a request, by reason",
+            admin_refused.clone(),
+        );
+        registry.register(
+            "detection_to_commit_seconds",
+            "On the committing node: from the detector's verdict to the failover's commit",
+            detection_to_commit.clone(),
+        );
+        registry.register(
+            "silence_to_learned_seconds",
+            "From the last message heard from a node to learning its failover committed",
+            silence_to_learned.clone(),
+        );
         Metrics {
             registry,
             term,
@@ -140,12 +174,23 @@ impl Metrics {
             heartbeat_lag,
             persist_seconds,
             pending_age,
+            admin_requests,
+            admin_refused,
+            detection_to_commit,
+            silence_to_learned,
         }
     }
 
     /// Counts a refused frame.
     pub fn rejected(&self, reason: &str) {
         self.frames_rejected
+            .get_or_create(&vec![("reason", reason.to_string())])
+            .inc();
+    }
+
+    /// Counts an admin connection refused before a request.
+    pub fn admin_refused(&self, reason: &str) {
+        self.admin_refused
             .get_or_create(&vec![("reason", reason.to_string())])
             .inc();
     }

@@ -91,6 +91,7 @@ pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
     let params = config.params();
     let storage = Storage::open(&config.data_dir, params.id)?;
     warn_if_no_majority_survives(&config);
+    ensure_descriptors(config.peers.len())?;
     let (core, committed) = first_state(&config, &storage, start)?;
     let metrics = Arc::new(Metrics::new());
     let (net_tx, net_rx) = mpsc::channel(4096);
@@ -109,13 +110,14 @@ pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
     let transport = Transport::start(transport_config, key.clone(), metrics.clone(), net_tx)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let metrics_for_api = metrics.clone();
     let (driver, handle, commands) =
         Driver::new(&config, core, committed, storage, transport, metrics);
     let listener = tokio::net::TcpListener::bind(config.admin)
         .await
         .with_context(|| format!("cannot serve the admin API on {}", config.admin))?;
     let app = api::router(handle, key.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(crate::api_server::serve(listener, app, metrics_for_api));
     info!(
         id = config.id,
         design = %config.design,
@@ -136,6 +138,31 @@ fn warn_if_no_majority_survives(config: &NodeConfig) {
     if let Some(why) = crate::config::no_failover_possible(config.peers.len() + 1) {
         warn!("{why}");
     }
+}
+
+/// Descriptors kept for persistence (state and commit files, their temporary files and the
+/// directory), the log and the runtime: never taken by connections.
+const RESERVED_DESCRIPTORS: usize = 64;
+
+/// Makes the open-file limit cover every connection this node may accept plus the
+/// reserve, so that no flood of connections can keep it from persisting.
+fn ensure_descriptors(peers: usize) -> anyhow::Result<()> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let needed = (crate::api_server::MAX_CONNECTIONS
+        + crate::transport::max_descriptors(peers)
+        + RESERVED_DESCRIPTORS) as u64;
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft >= needed {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        hard >= needed,
+        "the open-file limit ({hard}) is below the {needed} descriptors this node may hold \
+         with {peers} peers; raise it (ulimit -n)"
+    );
+    setrlimit(Resource::RLIMIT_NOFILE, needed, hard)?;
+    info!(from = soft, to = needed, "raised the open-file limit");
+    Ok(())
 }
 
 /// A state file from another cluster must not be taken for this one.

@@ -5,6 +5,11 @@
 //!
 //! Frames that fail authentication, the sequence check or the size limit are logged,
 //! counted and dropped with their connection; they never reach the core.
+//!
+//! No stranger can hold what a peer needs: connections that have not proved the session
+//! key share [`MAX_HANDSHAKES`] slots, and a new one evicts the oldest (a real handshake
+//! takes one round trip; a flood must outpace that to starve it); each peer that did prove
+//! it has its own [`PER_PEER_CONNECTIONS`] slots, so one peer cannot starve another.
 
 use crate::auth::{random_bytes, Key, NONCE_LEN};
 use crate::metrics::Metrics;
@@ -12,7 +17,7 @@ use crate::wire::{codec, context, open, seal, Envelope, FrameError};
 use bytes::Bytes;
 use failover_core::{Message, NodeId};
 use futures_util::{SinkExt, StreamExt};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -59,13 +64,24 @@ pub struct TransportConfig {
 }
 
 const MIN_BACKOFF: Duration = Duration::from_millis(10);
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time for the whole handshake, hello to confirm.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
 const OUTBOX_CAPACITY: usize = 1024;
 /// Frame limit before a connection is authenticated: a hello is a few hundred bytes, and a
 /// stranger must not make the node reserve a full frame.
 const HANDSHAKE_FRAME_BYTES: usize = 4096;
-/// Inbound connections open at once; more wait for the accept loop.
-const MAX_INBOUND: usize = 256;
+/// Inbound connections that have not yet proved the session key.
+pub const MAX_HANDSHAKES: usize = 64;
+/// Authenticated inbound connections of one peer (the current one and its replacements).
+pub const PER_PEER_CONNECTIONS: usize = 4;
+/// Hello nonces remembered to refuse a replayed hello at once.
+const SEEN_NONCES: usize = 4096;
+
+/// Descriptors the transport may hold at most with `peers` peers: every handshake slot,
+/// every peer's inbound slots, and one outbound connection per peer.
+pub fn max_descriptors(peers: usize) -> usize {
+    MAX_HANDSHAKES + peers * (PER_PEER_CONNECTIONS + 1)
+}
 
 /// The sending side: one queue per peer, drained by that peer's dialer.
 #[derive(Debug)]
@@ -90,7 +106,13 @@ impl Transport {
             events,
             current: Mutex::new(BTreeMap::new()),
             next_connection: AtomicU64::new(1),
-            inbound: Arc::new(Semaphore::new(MAX_INBOUND)),
+            handshakes: std::sync::Mutex::new(VecDeque::new()),
+            seen_nonces: std::sync::Mutex::new(SeenNonces::default()),
+            per_peer: config
+                .peers
+                .keys()
+                .map(|p| (*p, Arc::new(Semaphore::new(PER_PEER_CONNECTIONS))))
+                .collect(),
         });
         tokio::spawn(accept_loop(listener, shared.clone()));
         let mut outboxes = BTreeMap::new();
@@ -124,7 +146,12 @@ struct Shared {
     /// a loss is reported before the next connection's first message.
     current: Mutex<BTreeMap<NodeId, (u64, oneshot::Sender<()>)>>,
     next_connection: AtomicU64,
-    inbound: Arc<Semaphore>,
+    /// Connections in their handshake, oldest first, with how to evict each.
+    handshakes: std::sync::Mutex<VecDeque<(u64, oneshot::Sender<()>)>>,
+    /// Hello nonces seen.
+    seen_nonces: std::sync::Mutex<SeenNonces>,
+    /// Each peer's authenticated inbound slots.
+    per_peer: BTreeMap<NodeId, Arc<Semaphore>>,
 }
 
 type Conn = Framed<TcpStream, tokio_util::codec::LengthDelimitedCodec>;
@@ -187,6 +214,12 @@ async fn dial(peer: NodeId, addr: SocketAddr, shared: &Shared) -> anyhow::Result
     let session = shared
         .key
         .session(shared.config.me.0, peer.0, &nonce, &theirs);
+    conn.send(Bytes::from(seal(
+        &session,
+        &[context::CONFIRM],
+        &Envelope::Confirm,
+    )))
+    .await?;
     Ok((conn, session))
 }
 
@@ -235,27 +268,72 @@ fn decode_nonce(hex_nonce: &str) -> Result<Vec<u8>, FrameError> {
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
-        let permit = shared
-            .inbound
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
         match listener.accept().await {
             Ok((stream, remote)) => {
                 let _ = stream.set_nodelay(true);
+                let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+                let evicted = shared.admit_handshake(id);
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let conn = Framed::new(stream, codec(HANDSHAKE_FRAME_BYTES));
-                    receive(conn, remote, &shared).await;
-                    drop(permit);
+                    receive(conn, id, remote, evicted, &shared).await;
                 });
             }
             Err(e) => {
+                // Out of descriptors, most likely: wait rather than spin.
                 warn!(error = %e, "accept failed");
                 tokio::time::sleep(MIN_BACKOFF).await;
             }
         }
+    }
+}
+
+impl Shared {
+    /// Gives connection `id` a handshake slot, evicting the oldest handshake if all are
+    /// taken. The receiver fires if `id` is evicted in turn.
+    fn admit_handshake(&self, id: u64) -> oneshot::Receiver<()> {
+        let (evict, evicted) = oneshot::channel();
+        let mut handshakes = self.handshakes.lock().unwrap();
+        if handshakes.len() >= MAX_HANDSHAKES {
+            if let Some((_, oldest)) = handshakes.pop_front() {
+                let _ = oldest.send(());
+                self.metrics.rejected("handshake_evicted");
+            }
+        }
+        handshakes.push_back((id, evict));
+        evicted
+    }
+
+    /// Frees connection `id`'s handshake slot (done, failed or evicted).
+    fn end_handshake(&self, id: u64) {
+        self.handshakes.lock().unwrap().retain(|(h, _)| *h != id);
+    }
+
+    /// Remembers a hello nonce; false if it was seen before (a replayed hello).
+    fn first_sight(&self, nonce: &[u8]) -> bool {
+        self.seen_nonces.lock().unwrap().first_sight(nonce)
+    }
+}
+
+/// The newest [`SEEN_NONCES`] hello nonces, to refuse a replayed hello at once.
+#[derive(Default)]
+struct SeenNonces {
+    seen: HashSet<Vec<u8>>,
+    order: VecDeque<Vec<u8>>,
+}
+
+impl SeenNonces {
+    fn first_sight(&mut self, nonce: &[u8]) -> bool {
+        if !self.seen.insert(nonce.to_vec()) {
+            return false;
+        }
+        self.order.push_back(nonce.to_vec());
+        if self.order.len() > SEEN_NONCES {
+            if let Some(oldest) = self.order.pop_front() {
+                self.seen.remove(&oldest);
+            }
+        }
+        true
     }
 }
 
@@ -265,13 +343,39 @@ fn refuse(shared: &Shared, remote: SocketAddr, error: &FrameError) {
     warn!(%remote, error = %error, "refused frame; closing connection");
 }
 
-async fn receive(mut conn: Conn, remote: SocketAddr, shared: &Shared) {
-    let Some((peer, session)) = accept_hello(&mut conn, remote, shared).await else {
+async fn receive(
+    mut conn: Conn,
+    id: u64,
+    remote: SocketAddr,
+    evicted: oneshot::Receiver<()>,
+    shared: &Shared,
+) {
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut conn, remote, shared));
+    let outcome = tokio::select! {
+        outcome = handshake => outcome,
+        _ = evicted => {
+            debug!(%remote, "handshake evicted by newer connections");
+            shared.end_handshake(id);
+            return;
+        }
+    };
+    shared.end_handshake(id);
+    let (peer, session) = match outcome {
+        Ok(Some(authenticated)) => authenticated,
+        Ok(None) => return,
+        Err(_) => {
+            shared.metrics.rejected("handshake_timeout");
+            debug!(%remote, "handshake not completed in time");
+            return;
+        }
+    };
+    let Ok(_slot) = shared.per_peer[&peer].clone().try_acquire_owned() else {
+        shared.metrics.rejected("peer_connection_limit");
+        warn!(peer = peer.0, %remote, "refused connection: the peer has too many open");
         return;
     };
     conn.codec_mut()
         .set_max_frame_length(shared.config.max_frame_bytes);
-    let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
     let mut expected = 0u64;
     // Set once this connection speaks for the peer: closed when a newer one replaces it.
     let mut replaced: Option<oneshot::Receiver<()>> = None;
@@ -359,14 +463,12 @@ async fn receive(mut conn: Conn, remote: SocketAddr, shared: &Shared) {
     }
 }
 
-async fn accept_hello(
-    conn: &mut Conn,
-    remote: SocketAddr,
-    shared: &Shared,
-) -> Option<(NodeId, Key)> {
-    let frame = match tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.next()).await {
-        Ok(Some(Ok(frame))) => frame,
-        Ok(Some(Err(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+/// The listener's side of the handshake: the peer and the session key once the dialer
+/// proved it holds the key, or `None` (refused and counted).
+async fn handshake(conn: &mut Conn, remote: SocketAddr, shared: &Shared) -> Option<(NodeId, Key)> {
+    let frame = match conn.next().await {
+        Some(Ok(frame)) => frame,
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
             // Larger than a hello can be.
             shared.metrics.rejected("oversized");
             warn!(%remote, error = %e, "refused frame; closing connection");
@@ -382,7 +484,10 @@ async fn accept_hello(
         Ok(Envelope::Hello { to, .. }) if to != shared.config.me.0 => {
             Err(FrameError::WrongNode(to))
         }
-        Ok(Envelope::Hello { from, nonce, .. }) => decode_nonce(&nonce).map(|n| (from, n)),
+        Ok(Envelope::Hello { from, nonce, .. }) => match decode_nonce(&nonce) {
+            Ok(n) if !shared.first_sight(&n) => Err(FrameError::ReplayedHello),
+            other => other.map(|n| (from, n)),
+        },
         Ok(other) => Err(FrameError::Unexpected(other.kind())),
         Err(e) => Err(e),
     };
@@ -402,5 +507,16 @@ async fn accept_hello(
     let session = shared
         .key
         .session(from, shared.config.me.0, &theirs, &nonce);
-    Some((NodeId(from), session))
+    let frame = conn.next().await?.ok()?;
+    match open(&session, &[context::CONFIRM], &frame) {
+        Ok(Envelope::Confirm) => Some((NodeId(from), session)),
+        Ok(other) => {
+            refuse(shared, remote, &FrameError::Unexpected(other.kind()));
+            None
+        }
+        Err(e) => {
+            refuse(shared, remote, &e);
+            None
+        }
+    }
 }

@@ -4,9 +4,13 @@
 //! A connection carries frames one way, from the node that dialed to the one that listened:
 //! 1. `Hello { from, to, nonce }`, MAC'd with the cluster secret;
 //! 2. the listener answers `Welcome { nonce }`, MAC'd with the secret and the dialer's nonce;
-//! 3. then `Data { seq, msg }` frames, MAC'd with a session key derived from both nonces, with
-//!    `seq` counting from 0. A frame recorded on another connection fails the MAC; one
-//!    replayed on the same connection fails the sequence check.
+//! 3. the dialer proves it holds the session key derived from both nonces: `Confirm`, MAC'd
+//!    with that key. Until then the connection is unauthenticated: a `Hello` captured on the
+//!    wire can be replayed (and is refused if its nonce was seen), but nobody without the
+//!    secret can confirm, so such a connection is closed within the handshake timeout;
+//! 4. then `Data { seq, msg }` frames, MAC'd with the session key, with `seq` counting from
+//!    0. A frame recorded on another connection fails the MAC; one replayed on the same
+//!    connection fails the sequence check.
 
 use crate::auth::{Key, MAC_LEN};
 use failover_core::Message;
@@ -30,6 +34,8 @@ pub enum Envelope {
         /// The listener's fresh nonce, hex.
         nonce: String,
     },
+    /// The dialer holds the session key.
+    Confirm,
     /// One protocol message.
     Data {
         /// Position on this connection, from 0.
@@ -68,6 +74,9 @@ pub enum FrameError {
     /// A hello meant for another node.
     #[error("hello addressed to node {0}")]
     WrongNode(u16),
+    /// A hello whose nonce was seen before: captured and replayed.
+    #[error("hello replayed (its nonce was seen before)")]
+    ReplayedHello,
 }
 
 impl FrameError {
@@ -81,6 +90,7 @@ impl FrameError {
             FrameError::Sequence { .. } => "replayed",
             FrameError::UnknownPeer(_) => "unknown_peer",
             FrameError::WrongNode(_) => "wrong_node",
+            FrameError::ReplayedHello => "replayed_hello",
         }
     }
 }
@@ -91,6 +101,7 @@ impl Envelope {
         match self {
             Envelope::Hello { .. } => "hello",
             Envelope::Welcome { .. } => "welcome",
+            Envelope::Confirm => "confirm",
             Envelope::Data { .. } => "data",
         }
     }
@@ -102,6 +113,8 @@ pub mod context {
     pub const HELLO: &[u8] = b"hello";
     /// Welcome frames (with the dialer's nonce after it).
     pub const WELCOME: &[u8] = b"welcome";
+    /// Confirm frames (under the session key).
+    pub const CONFIRM: &[u8] = b"confirm";
     /// Data frames.
     pub const DATA: &[u8] = b"data";
 }

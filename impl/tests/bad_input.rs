@@ -44,7 +44,7 @@ fn hello(key: &Key, from: u16, to: u16, nonce: [u8; 32]) -> Bytes {
 
 /// A handshake as node `from`: the hello's frame (to replay) and the session key.
 async fn handshake(conn: &mut Conn, key: &Key, from: u16, to: u16) -> (Bytes, Key) {
-    let nonce = [7u8; 32];
+    let nonce = failover_impl::auth::random_bytes::<32>();
     let hello = hello(key, from, to, nonce);
     conn.send(hello.clone()).await.unwrap();
     let welcome = conn.next().await.expect("welcome").unwrap();
@@ -53,6 +53,8 @@ async fn handshake(conn: &mut Conn, key: &Key, from: u16, to: u16) -> (Bytes, Ke
         panic!("no valid welcome");
     };
     let session = key.session(from, to, &nonce, &hex::decode(theirs).unwrap());
+    let confirm = seal(&session, &[context::CONFIRM], &Envelope::Confirm);
+    conn.send(Bytes::from(confirm)).await.unwrap();
     (hello, session)
 }
 
@@ -109,14 +111,23 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
     conn.send(recorded.clone()).await.unwrap();
     assert!(closed(&mut conn).await, "replay closes the connection");
 
-    // The recorded hello and data on a new connection: the session key differs.
+    // The recorded hello on a new connection: its nonce was seen, so it is refused at once.
     let mut conn = connect(target).await;
     conn.send(recorded_hello).await.unwrap();
-    let _welcome = conn.next().await.expect("a welcome with a fresh nonce");
+    assert!(
+        closed(&mut conn).await,
+        "a replayed hello closes the connection"
+    );
+
+    // A fresh hello of another node's id, but no confirm (nobody without the secret can
+    // make one): the connection is closed within the handshake timeout.
+    let mut conn = connect(target).await;
+    conn.send(hello(&key, 2, 1, [9; 32])).await.unwrap();
+    let _welcome = conn.next().await.expect("a welcome");
     conn.send(recorded).await.unwrap();
     assert!(
         closed(&mut conn).await,
-        "recorded data fails the new session's MAC"
+        "data instead of a confirm is refused"
     );
 
     // A commit that fails node 3 over, MAC'd with the wrong key inside a real session.
@@ -151,6 +162,7 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
 
     for (reason, count) in [
         ("bad_mac", 3.0),
+        ("replayed_hello", 1.0),
         ("unknown_peer", 1.0),
         ("replayed", 1.0),
         ("malformed", 1.0),
@@ -386,6 +398,7 @@ async fn bad_api_requests_get_json_errors_and_change_nothing() {
     eventually("the new settings reach node 3", MARGIN, || async {
         let s: serde_json::Value = http
             .get(url(3, "/settings/autoFailover"))
+            .bearer_auth(token.trim())
             .send()
             .await
             .unwrap()

@@ -54,13 +54,12 @@ async fn a_change_that_cannot_commit_shows_as_pending_with_its_age() {
     );
     assert_eq!(c.metric(1, "failover_failover_count").await, 0.0);
     assert!(c.metric(1, "failover_pending_proposal_age_seconds").await >= 1.0);
-    let settings: serde_json::Value =
-        reqwest::get(format!("http://{}/settings/autoFailover", c.admin(1)))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let settings: serde_json::Value = c
+        .cluster
+        .client()
+        .get(c.admin(1), "/settings/autoFailover")
+        .await
+        .unwrap();
     assert_eq!(settings["maxCount"], 1, "{settings}");
     c.fault(2, Fault::Resume);
     c.fault(3, Fault::Resume);

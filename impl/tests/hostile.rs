@@ -1,0 +1,231 @@
+//! An attacker on the network: floods of admin connections, idle and slow clients, reads
+//! without a token, oversized bodies, and floods of replayed or unfinished peer handshakes.
+//! None of it may stop a node, change its state, or get a healthy node failed over.
+
+mod common;
+
+use bytes::Bytes;
+use common::{eventually, fast, TestCluster, MARGIN};
+use failover_core::Design;
+use failover_impl::api_server::{HEADER_TIMEOUT, MAX_CONNECTIONS};
+use failover_impl::auth::Key;
+use failover_impl::cluster::{Fault, ProcessState};
+use failover_impl::wire::{codec, context, seal, Envelope};
+use futures_util::SinkExt;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+fn open_descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// Whether the server closes `stream` within `limit` (reading whatever it sends first).
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_connection_flood_cannot_keep_the_orchestrator_from_persisting() {
+    let mut c = TestCluster::up("admin-flood", 3, Design::Fenced, fast()).await;
+    let pid = c.status(1).await.pid;
+    // The common default limit, and lower than the flood.
+    let limited = Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), "--nofile=256:256"])
+        .status()
+        .expect("prlimit runs");
+    assert!(limited.success());
+    let admin = c.admin(1);
+    let mut flood = Vec::new();
+    for _ in 0..1100 {
+        if let Ok(stream) = TcpStream::connect(admin).await {
+            flood.push(stream);
+        }
+    }
+    assert!(flood.len() >= 1000, "the flood connected: {}", flood.len());
+    let held = open_descriptors(pid);
+    assert!(
+        held < 256,
+        "node 1 holds {held} descriptors under the flood"
+    );
+    // The orchestrator must persist a failover now: node 3 dies.
+    c.fault(3, Fault::Kill);
+    c.wait_failover(3, &[2], c.timeout() + MARGIN).await;
+    assert_eq!(c.cluster.state(1), ProcessState::Up, "node 1 still runs");
+    drop(flood);
+    eventually("node 1 answers again", MARGIN * 3, || async {
+        c.cluster.client().status(admin).await.is_ok()
+    })
+    .await;
+    assert_eq!(c.failovers(1).await.len(), 1, "it committed the failover");
+    let refused = c
+        .metric(
+            1,
+            "failover_admin_refused_total{reason=\"connection_limit\"}",
+        )
+        .await;
+    assert!(
+        refused >= (1000 - MAX_CONNECTIONS) as f64,
+        "refusals counted: {refused}"
+    );
+    let log = std::fs::read_to_string(&c.cluster.member(1).unwrap().log).unwrap();
+    assert!(log.contains("admin connections refused"), "and logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_slow_admin_clients_are_cut_off() {
+    let c = TestCluster::up("admin-idle", 3, Design::Fenced, fast()).await;
+    let limit = HEADER_TIMEOUT + Duration::from_secs(1);
+    let mut idle = TcpStream::connect(c.admin(1)).await.unwrap();
+    let mut slow = TcpStream::connect(c.admin(1)).await.unwrap();
+    slow.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut kept_alive = TcpStream::connect(c.admin(1)).await.unwrap();
+    kept_alive
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    assert!(closed_within(&mut idle, limit).await, "idle connection");
+    assert!(closed_within(&mut slow, limit).await, "headers never ended");
+    assert!(
+        closed_within(&mut kept_alive, limit).await,
+        "idle after an answer"
+    );
+    assert!(started.elapsed() >= HEADER_TIMEOUT - Duration::from_millis(200));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_but_health_needs_a_token_and_refusals_are_json() {
+    let c = TestCluster::up("admin-tokens", 3, Design::Fenced, fast()).await;
+    let key = Key::load(&c.cluster.dir().join("secret")).unwrap();
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://{}{path}", c.admin(1));
+    let health = http.get(url("/health")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    for path in [
+        "/status",
+        "/failovers",
+        "/metrics",
+        "/settings/autoFailover",
+    ] {
+        let bare = http.get(url(path)).send().await.unwrap();
+        assert_eq!(bare.status().as_u16(), 401, "{path}");
+        let body: serde_json::Value = bare.json().await.expect("a JSON error");
+        assert!(body["error"].as_str().unwrap().contains("token"), "{body}");
+        let read = http
+            .get(url(path))
+            .bearer_auth(key.read_token())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status().as_u16(), 200, "{path} with the read token");
+    }
+    let write = http
+        .post(url("/settings/autoFailover/resetCount"))
+        .bearer_auth(key.read_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status().as_u16(), 401, "the read token cannot write");
+    let huge = http
+        .post(url("/settings/autoFailover"))
+        .bearer_auth(key.admin_token())
+        .header("content-type", "application/json")
+        .body(vec![b' '; 3 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status().as_u16(), 413);
+    let body: serde_json::Value = huge.json().await.expect("413 is JSON too");
+    assert!(body["error"].is_string(), "{body}");
+    let counted = c
+        .metric(
+            1,
+            "failover_admin_requests_total{endpoint=\"/status\",code=\"401\"}",
+        )
+        .await;
+    assert_eq!(counted, 1.0);
+    let log = std::fs::read_to_string(&c.cluster.member(1).unwrap().log).unwrap();
+    assert!(log.contains("admin request refused"), "refusals are logged");
+}
+
+/// Floods `target` with copies of `hello` and with connections that never speak, until
+/// `stop` is set; returns the connections made.
+async fn handshake_flood(target: SocketAddr, hello: Bytes, stop: Arc<AtomicBool>) -> usize {
+    let mut made = 0;
+    let mut silent = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(stream) = TcpStream::connect(target).await else {
+            continue;
+        };
+        made += 1;
+        if made % 2 == 0 {
+            // Holds a handshake slot for as long as the node lets it.
+            silent.push(stream);
+            if silent.len() > 200 {
+                silent.remove(0);
+            }
+        } else {
+            let mut conn = Framed::new(stream, codec(1 << 16));
+            let _ = conn.send(hello.clone()).await;
+        }
+    }
+    made
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_replayed_and_silent_handshakes_gets_no_peer_failed_over() {
+    let mut c = TestCluster::up("hello-flood", 3, Design::Fenced, fast()).await;
+    let key = Key::load(&c.cluster.dir().join("secret")).unwrap();
+    // A hello of node 3 to node 1, as an eavesdropper would have captured it.
+    let captured = Bytes::from(seal(
+        &key,
+        &[context::HELLO],
+        &Envelope::Hello {
+            from: 3,
+            to: 1,
+            nonce: hex::encode([5u8; 32]),
+        },
+    ));
+    let target = c.cluster.member(1).unwrap().listen;
+    let stop = Arc::new(AtomicBool::new(false));
+    let floods: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(handshake_flood(target, captured.clone(), stop.clone())))
+        .collect();
+    // Node 3 restarts during the flood: it must reconnect through it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.restart(3).await;
+    c.assert_no_failover(3, &[1, 2], c.timeout() * 3).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut made = 0;
+    for flood in floods {
+        made += flood.await.unwrap();
+    }
+    assert!(made > 500, "the flood made {made} connections");
+    let replayed = c
+        .metric(
+            1,
+            "failover_frames_rejected_total{reason=\"replayed_hello\"}",
+        )
+        .await;
+    assert!(replayed > 100.0, "replayed hellos refused: {replayed}");
+    let s = c.status(1).await;
+    assert!(s.is_orchestrator);
+    assert_eq!(s.config().failed_over, Vec::<u16>::new());
+}
