@@ -118,6 +118,18 @@ pub struct Cluster {
 }
 
 const FILE: &str = "cluster.json";
+/// Held (an exclusive `flock`) by every command while it changes nodes or `cluster.json`:
+/// two `fault` commands at once take turns instead of losing each other's updates.
+const LOCK: &str = "cluster.lock";
+
+/// The cluster's lock, released when dropped.
+struct Locked(fs::File);
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
 
 impl Cluster {
     /// Writes configs, secret and token for a new cluster in `dir` (which must not hold one).
@@ -238,6 +250,21 @@ impl Cluster {
         })
     }
 
+    /// Waits for the cluster's lock, then takes the process ids other commands recorded.
+    fn lock(&mut self) -> anyhow::Result<Locked> {
+        let path = self.dir.join(LOCK);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        self.reload_pids();
+        Ok(Locked(file))
+    }
+
     fn save(&self) -> anyhow::Result<()> {
         let tmp = self.dir.join(format!("{FILE}.tmp"));
         fs::write(&tmp, serde_json::to_string_pretty(&self.file)?)?;
@@ -266,6 +293,7 @@ impl Cluster {
 
     /// Starts every node of a cluster that was just created, from empty data directories.
     pub fn bootstrap_all(&mut self) -> anyhow::Result<()> {
+        let _lock = self.lock()?;
         let ids: Vec<u16> = self.file.members.iter().map(|m| m.id).collect();
         for id in ids {
             if self.state(id) == ProcessState::Down {
@@ -277,11 +305,13 @@ impl Cluster {
 
     /// Starts node `id` from its config and data directory, which must hold its state.
     pub fn start(&mut self, id: u16) -> anyhow::Result<()> {
+        let _lock = self.lock()?;
         self.spawn(id, None)
     }
 
     /// Starts node `id` after its data directory was lost: it rejoins on a new disk.
     pub fn rejoin(&mut self, id: u16) -> anyhow::Result<()> {
+        let _lock = self.lock()?;
         self.spawn(id, Some("--rejoin"))
     }
 
@@ -358,6 +388,7 @@ impl Cluster {
 
     /// Injects `fault` into node `id`.
     pub fn fault(&mut self, id: u16, fault: Fault) -> anyhow::Result<()> {
+        let _lock = self.lock()?;
         match fault {
             Fault::Kill => {
                 self.signal(id, Signal::SIGKILL)?;
@@ -370,7 +401,7 @@ impl Cluster {
                     self.signal(id, Signal::SIGKILL)?;
                     self.wait_down(id)?;
                 }
-                self.start(id)?;
+                self.spawn(id, None)?;
             }
         }
         Ok(())
@@ -387,6 +418,19 @@ impl Cluster {
         Ok(())
     }
 
+    /// Restarts node `id` from its data directory and waits until the new process answers,
+    /// all under the cluster's lock: a concurrent command cannot kill it in between, and
+    /// a process that exits (a port taken, a corrupt state file) is reported as a failure.
+    pub async fn restart(&mut self, id: u16, timeout: Duration) -> anyhow::Result<()> {
+        let _lock = self.lock()?;
+        if self.state(id) != ProcessState::Down {
+            self.signal(id, Signal::SIGKILL)?;
+            self.wait_down(id)?;
+        }
+        self.spawn(id, None)?;
+        self.wait_answering(id, timeout).await
+    }
+
     /// Waits until node `id` answers its admin API; fails at once if its process exits
     /// (a port taken, a corrupt state file), with the end of its log.
     pub async fn wait_answering(&mut self, id: u16, timeout: Duration) -> anyhow::Result<()> {
@@ -399,8 +443,13 @@ impl Cluster {
                 let tail: Vec<&str> = tail.into_iter().rev().collect();
                 bail!("node {id} exited; its log ends:\n{}", tail.join("\n"));
             }
-            if self.client.status(member.admin).await.is_ok() {
-                return Ok(());
+            // The process that answers must be the one just started, not an older one
+            // still holding the port (the new one then exits: reported above).
+            let recorded = self.member(id)?.pid;
+            if let Ok(status) = self.client.status(member.admin).await {
+                if Some(status.pid) == recorded {
+                    return Ok(());
+                }
             }
             if Instant::now() > deadline {
                 bail!(
@@ -433,7 +482,13 @@ impl Cluster {
 
     /// Stops every node: SIGCONT (a paused node cannot stop), SIGTERM, then SIGKILL after 3 s.
     pub fn stop_all(&mut self) -> anyhow::Result<()> {
-        self.reload_pids();
+        let _lock = self.lock()?;
+        for pid in self.strays() {
+            // A node of this cluster that no record holds (started by hand, or recorded
+            // by an older version that lost an update): stopped too.
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGCONT);
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
         let ids: Vec<u16> = self.file.members.iter().map(|m| m.id).collect();
         for id in &ids {
             if self.state(*id) != ProcessState::Down {
@@ -455,6 +510,25 @@ impl Cluster {
             member.pid = None;
         }
         self.save()
+    }
+
+    /// Processes that run a node of this cluster (their command line names one of its
+    /// configs) but are not the recorded process of that node.
+    fn strays(&self) -> Vec<u32> {
+        let recorded: Vec<u32> = self.file.members.iter().filter_map(|m| m.pid).collect();
+        let Ok(entries) = fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| !recorded.contains(pid) && *pid != std::process::id())
+            .filter(|pid| {
+                self.file
+                    .members
+                    .iter()
+                    .any(|m| process_state(*pid, &m.config) != ProcessState::Down)
+            })
+            .collect()
     }
 
     /// Every node's process state and, if it answers, its status.

@@ -290,9 +290,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Fault { fault, node, dir } => {
             let mut cluster = Cluster::load(&dir, &exe()?)?;
             let id = cluster.resolve(&node).await?;
-            cluster.fault(id, fault)?;
-            if fault == Fault::Restart {
-                cluster.wait_answering(id, Duration::from_secs(10)).await?;
+            match fault {
+                Fault::Restart => cluster.restart(id, Duration::from_secs(10)).await?,
+                _ => cluster.fault(id, fault)?,
             }
             println!("{fault:?} node {id}");
             Ok(())

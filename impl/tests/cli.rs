@@ -149,3 +149,78 @@ fn status_of_a_missing_cluster_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no cluster in /no/such/cluster"));
 }
+
+/// The processes that run a node of the cluster in `dir`.
+fn node_processes(dir: &Path) -> Vec<i32> {
+    let dir = dir.as_os_str().as_encoded_bytes();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            args.contains(&b"node".as_slice())
+                && args.iter().any(|a| a.windows(dir.len()).any(|w| w == dir))
+                && alive(*pid)
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_faults_lose_no_update_and_down_stops_every_node() {
+    let dir = temp_dir("cli-concurrent");
+    let _down = Down(&dir);
+    let mut args = vec!["cluster", "up", "--nodes", "5", "--detach"];
+    args.extend(TIMINGS);
+    ok(&failover(&args, &dir));
+    // Four restarts at once, two of them of the same node.
+    let children: Vec<_> = ["2", "3", "4", "4"]
+        .iter()
+        .map(|node| {
+            Command::new(exe())
+                .args(["fault", "restart", node, "--dir"])
+                .arg(&dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        ok(&child.wait_with_output().unwrap());
+    }
+    let mut recorded = pids(&dir);
+    assert_eq!(recorded.len(), 5, "every node's process is recorded");
+    let mut running = node_processes(&dir);
+    recorded.sort();
+    running.sort();
+    assert_eq!(running, recorded, "no node runs unrecorded");
+    ok(&failover(&["cluster", "down"], &dir));
+    assert_eq!(
+        node_processes(&dir),
+        Vec::<i32>::new(),
+        "every node stopped"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_restart_that_fails_is_reported_as_failed() {
+    let dir = temp_dir("cli-restart-fails");
+    let _down = Down(&dir);
+    let mut args = vec!["cluster", "up", "--nodes", "3", "--detach"];
+    args.extend(TIMINGS);
+    ok(&failover(&args, &dir));
+    ok(&failover(&["fault", "kill", "3"], &dir));
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cluster.json")).unwrap()).unwrap();
+    let listen = file["members"][2]["listen"].as_str().unwrap().to_string();
+    // Another process took node 3's peer port.
+    let _squatter = std::net::TcpListener::bind(&listen).unwrap();
+    let out = failover(&["fault", "restart", "3"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("node 3 exited"), "{stderr}");
+    assert!(stderr.contains("cannot listen"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -108,9 +108,8 @@ impl TestCluster {
 
     /// Restarts node `id` from its data directory and waits until it answers.
     pub async fn restart(&mut self, id: u16) {
-        self.fault(id, Fault::Restart);
         self.cluster
-            .wait_answering(id, Duration::from_secs(10))
+            .restart(id, Duration::from_secs(10))
             .await
             .expect("the restarted node answers");
     }
