@@ -221,6 +221,8 @@ pub struct Driver {
     committed: Option<Commit>,
     /// The config held but not known committed, and since when.
     pending_since: Option<(Term, Revision, Instant)>,
+    /// The orchestrator last reported (a change is logged).
+    orchestrator_seen: Option<u16>,
 }
 
 /// A fatal driver error: the node stops rather than send what it could not persist.
@@ -284,6 +286,7 @@ impl Driver {
             blocked: BTreeMap::new(),
             committed,
             pending_since,
+            orchestrator_seen: None,
         };
         driver.publish();
         let handle = NodeHandle {
@@ -429,7 +432,7 @@ impl Driver {
     fn on_event(&mut self, event: &Event) {
         match event {
             Event::HealthChanged { peer, health } => {
-                debug!(peer = peer.0, ?health, "health changed");
+                info!(peer = peer.0, ?health, "health changed");
                 if *health == Health::Failover {
                     self.detected_at.insert(*peer, Instant::now());
                 } else {
@@ -486,6 +489,18 @@ impl Driver {
 
     fn on_commit(&mut self, commit: &Commit) {
         if commit.learned {
+            let known = self.committed.as_ref().map(|c| &c.config.history);
+            for record in &commit.config.history {
+                if known.is_none_or(|h| !h.contains(record)) {
+                    info!(
+                        node = record.node.0,
+                        term = record.term,
+                        revision = record.revision,
+                        issuer = record.issuer.0,
+                        "learned a committed failover"
+                    );
+                }
+            }
             debug!(
                 revision = commit.config.revision,
                 term = commit.term,
@@ -539,11 +554,16 @@ impl Driver {
                     Some(v) => v.clone(),
                     None => {
                         let here = committed_here(record);
+                        let silence = since(self.last_heard.get(&record.node));
+                        if let Some(ms) = silence {
+                            self.metrics.silence_to_learned.observe(ms as f64 / 1000.0);
+                        }
                         let (detection, silence) = if here {
-                            (
-                                since(self.detected_at.get(&record.node)),
-                                since(self.last_heard.get(&record.node)),
-                            )
+                            let detection = since(self.detected_at.get(&record.node));
+                            if let Some(ms) = detection {
+                                self.metrics.detection_to_commit.observe(ms as f64 / 1000.0);
+                            }
+                            (detection, silence)
                         } else {
                             (None, None)
                         };
@@ -589,6 +609,15 @@ impl Driver {
             self.committed.as_ref(),
             self.pending_since,
         );
+        if status.orchestrator != self.orchestrator_seen {
+            info!(
+                from = ?self.orchestrator_seen,
+                to = ?status.orchestrator,
+                term = status.term,
+                "orchestrator changed"
+            );
+            self.orchestrator_seen = status.orchestrator;
+        }
         self.metrics.term.set(status.term as i64);
         self.metrics
             .is_orchestrator

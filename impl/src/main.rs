@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use failover_core::Design;
-use failover_impl::bench::{self, BenchSpec};
+use failover_impl::bench::{self, BenchFault, BenchSpec};
 use failover_impl::cluster::{self, Cluster, Fault, Spec, Timings};
 use failover_impl::config::NodeConfig;
 use std::path::PathBuf;
@@ -77,9 +77,9 @@ enum Top {
         designs: Vec<Design>,
         #[command(flatten)]
         timings: TimingArgs,
-        /// The fault: pause or kill.
-        #[arg(long, default_value = "pause")]
-        fault: Fault,
+        /// The fault injected into the target.
+        #[arg(long, value_enum, default_value = "pause")]
+        fault: BenchFault,
         /// Where bench.json and bench.svg go.
         #[arg(long, default_value = "bench-out")]
         out: PathBuf,

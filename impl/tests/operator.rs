@@ -76,3 +76,59 @@ async fn a_restarted_node_shows_the_committed_config_it_knew() {
     assert_eq!(s.pending, None, "{s:?}");
     assert_eq!(c.failovers(2).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_and_metrics_say_what_happened_and_why_not() {
+    let timings = failover_impl::cluster::Timings {
+        max_count: 2,
+        ..fast()
+    };
+    let mut c = TestCluster::up("why-not", 5, Design::Fenced, timings).await;
+    let log = |c: &TestCluster, id: u16| {
+        std::fs::read_to_string(&c.cluster.member(id).unwrap().log).unwrap()
+    };
+    c.fault(4, Fault::Kill);
+    c.fault(5, Fault::Kill);
+    common::eventually(
+        "node 1 says why it fails nobody over",
+        c.timeout() + MARGIN,
+        || async { log(&c, 1).contains("other nodes are down too") },
+    )
+    .await;
+    assert!(c.failovers(1).await.is_empty());
+    // Node 5 comes back: node 4 alone is down and is failed over.
+    c.restart(5).await;
+    c.wait_failover(4, &[1, 2, 3, 5], c.timeout() * 2 + MARGIN)
+        .await;
+    common::eventually("node 2 logs the failover it learned", MARGIN, || async {
+        log(&c, 2).contains("learned a committed failover")
+    })
+    .await;
+    assert_eq!(
+        c.metric(1, "failover_detection_to_commit_seconds_count")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        c.metric(2, "failover_silence_to_learned_seconds_count")
+            .await,
+        1.0
+    );
+    assert!(
+        log(&c, 1).contains("health changed"),
+        "health changes at info"
+    );
+    // The orchestrator dies: the others log who took over.
+    c.fault(1, Fault::Kill);
+    c.wait_failover(1, &[2, 3, 5], c.timeout() * 2 + MARGIN)
+        .await;
+    let changes: Vec<String> = log(&c, 3)
+        .lines()
+        .filter(|l| l.contains("orchestrator changed"))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        changes.last().is_some_and(|l| l.contains("Some(2)")),
+        "node 3 logged node 2 taking over: {changes:?}"
+    );
+}
