@@ -135,21 +135,23 @@ pub async fn run(spec: &BenchSpec, exe: &Path) -> anyhow::Result<Report> {
                 let _ = std::fs::remove_dir_all(&dir);
                 match one_run(spec, *design, target, &dir, exe).await {
                     Ok(ms) => {
-                        progress.println(format!(
-                            "{design} {}: run {}: {ms} ms",
-                            target.name(),
-                            run + 1
-                        ));
+                        say(
+                            &progress,
+                            format!("{design} {}: run {}: {ms} ms", target.name(), run + 1),
+                        );
                         latencies.push(ms);
                         let _ = std::fs::remove_dir_all(&dir);
                     }
                     Err(e) => {
-                        progress.println(format!(
-                            "{design} {}: run {} FAILED: {e:#} (logs kept in {})",
-                            target.name(),
-                            run + 1,
-                            dir.display()
-                        ));
+                        say(
+                            &progress,
+                            format!(
+                                "{design} {}: run {} FAILED: {e:#} (logs kept in {})",
+                                target.name(),
+                                run + 1,
+                                dir.display()
+                            ),
+                        );
                         failed += 1;
                     }
                 }
@@ -183,6 +185,15 @@ pub async fn run(spec: &BenchSpec, exe: &Path) -> anyhow::Result<Report> {
     )?;
     std::fs::write(spec.out.join("bench.svg"), svg(&report))?;
     Ok(report)
+}
+
+/// A line above the progress bar, or on stderr when there is no terminal to draw it on.
+fn say(progress: &indicatif::ProgressBar, line: String) {
+    if progress.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        progress.println(line);
+    }
 }
 
 async fn one_run(

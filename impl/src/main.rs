@@ -158,18 +158,11 @@ struct LogArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // A node's work is small and bursty: one thread wakes far less than a pool of them,
-    // which is what lets many nodes share a machine. The tools keep two.
-    let runtime = match cli.command {
-        Top::Node { .. } => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-        _ => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build(),
-    }
-    .expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
