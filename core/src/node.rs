@@ -353,13 +353,11 @@ impl NodeState {
         }
     }
 
-    /// The orchestrator as this node knows it.
+    /// The orchestrator this node hears acting (itself if it leads), or none: the config's
+    /// record of the last orchestrator is no sign that it still acts.
     pub fn orchestrator(&self, params: &Params) -> Option<NodeId> {
         match params.design {
-            Design::Fenced if self.leader_term().is_some() => Some(params.id),
-            Design::Fenced => self
-                .heard_leader(params, None)
-                .or(self.config().orchestrator),
+            Design::Fenced => self.heard_leader(params, None),
             Design::Legacy | Design::Poc => self.registry.owner(),
         }
     }

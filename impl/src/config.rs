@@ -124,7 +124,7 @@ pub fn no_failover_possible(members: usize) -> Option<String> {
     (members.saturating_sub(1) < majority).then(|| {
         format!(
             "a cluster of {members} node(s) can never fail a node over: a failover needs a \
-             majority ({majority} of {members}), and once one node is lost only {} remain; \
+             majority ({majority} of {members}), and once one node is lost only {} is left; \
              use 3 or more nodes",
             members.saturating_sub(1)
         )

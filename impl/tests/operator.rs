@@ -17,6 +17,8 @@ async fn a_two_node_cluster_warns_and_shows_no_failover_it_could_not_commit() {
     assert!(s.config().failed_over.is_empty(), "{s:?}");
     assert!(c.failovers(1).await.is_empty(), "no committed failover");
     assert_eq!(c.metric(1, "failover_failover_count").await, 0.0);
+    assert!(!s.is_orchestrator, "it gave up office");
+    assert_eq!(s.orchestrator, None, "and knows of no node acting: {s:?}");
     let log = std::fs::read_to_string(&c.cluster.member(1).unwrap().log).unwrap();
     assert!(
         log.contains("can never fail a node over"),
