@@ -158,6 +158,17 @@ struct LogArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Top::Node { .. }) {
+        // `failover status | head` should end quietly, as other tools do. A node keeps the
+        // ignored SIGPIPE (a closed peer socket is an error to handle, not a death).
+        // SAFETY: set before any other thread exists; SIG_DFL needs no handler.
+        unsafe {
+            let _ = nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGPIPE,
+                nix::sys::signal::SigHandler::SigDfl,
+            );
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -222,5 +222,11 @@ fn a_restart_that_fails_is_reported_as_failed() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("node 3 exited"), "{stderr}");
     assert!(stderr.contains("cannot listen"), "{stderr}");
+    ok(&failover(&["cluster", "down"], &dir));
+    assert_eq!(
+        node_processes(&dir),
+        Vec::<i32>::new(),
+        "every node stopped"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
