@@ -8,12 +8,23 @@
 
 use crate::config::{ClusterConfig, SharedConfig};
 use crate::ids::{Boot, NodeId, Term};
+use crate::params::Design;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How many of `members` form a majority.
 pub fn majority(members: usize) -> usize {
     members / 2 + 1
+}
+
+/// Whether a cluster of `members` nodes running `design` can still fail a node over once
+/// one member is lost: `fenced` commits at a majority, which the others must still make;
+/// `legacy` and `poc` commit on the orchestrator alone.
+pub fn failover_survives_one_loss(design: Design, members: usize) -> bool {
+    match design {
+        Design::Fenced => members.saturating_sub(1) >= majority(members),
+        Design::Legacy | Design::Poc => members >= 2,
+    }
 }
 
 /// Whether `(term_a, a)` is newer than `(term_b, b)`.
@@ -117,6 +128,15 @@ impl Proposal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_fenced_clusters_of_two_lose_failover_with_one_node() {
+        assert!(!failover_survives_one_loss(Design::Fenced, 2));
+        assert!(failover_survives_one_loss(Design::Fenced, 3));
+        assert!(failover_survives_one_loss(Design::Fenced, 4));
+        assert!(failover_survives_one_loss(Design::Legacy, 2));
+        assert!(failover_survives_one_loss(Design::Poc, 2));
+    }
     use crate::config::Settings;
     use proptest::prelude::*;
 

@@ -31,6 +31,9 @@ const COMMIT_WAIT: Duration = Duration::from_secs(5);
 /// Longest time to answer one request, body included; past it the answer is a 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Refused requests are all counted, and logged at most once a second.
+static REFUSED_REQUESTS: crate::logging::LogLimit = crate::logging::LogLimit::new();
+
 /// Every endpoint, as the request counters name them (anything else counts as `other`).
 const ENDPOINTS: [&str; 7] = [
     "/health",
@@ -150,7 +153,9 @@ async fn account(
         return response;
     }
     let (response, message) = json_error(response).await;
-    info!(%method, %path, code = code.as_u16(), error = %message, "admin request refused");
+    if let Some(left_out) = REFUSED_REQUESTS.allow() {
+        info!(%method, %path, code = code.as_u16(), error = %message, left_out, "admin request refused");
+    }
     response
 }
 

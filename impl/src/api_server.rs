@@ -1,29 +1,51 @@
-//! How the admin API is served, so that no client can take the node down: at most
-//! [`MAX_CONNECTIONS`] connections at once (more are closed at once, counted, and logged
-//! once a second), request headers must arrive within [`HEADER_TIMEOUT`] (which also closes
-//! idle keep-alive connections), and every request is answered within
-//! [`REQUEST_TIMEOUT`](crate::api::REQUEST_TIMEOUT).
+//! How the admin API is served, so that no client can take the node down or lock
+//! operators out: at most [`MAX_CONNECTIONS`] connections at once, a new one evicting the
+//! oldest (an operator's connection always gets in; a flood only churns), request headers
+//! due within [`HEADER_TIMEOUT`] (which also closes idle keep-alive connections), every
+//! request answered within [`REQUEST_TIMEOUT`](crate::api::REQUEST_TIMEOUT), and the
+//! sockets capped ([`max_descriptors`]). Evictions, socket refusals and broken connections
+//! are counted in `failover_admin_refused_total{reason}` and logged at most once a second.
 
+use crate::logging::LogLimit;
 use crate::metrics::Metrics;
+use crate::slots::Slots;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tracing::warn;
 
-/// Admin connections open at once.
+/// Admin connections served at once.
 pub const MAX_CONNECTIONS: usize = 64;
+
+/// Sockets the admin API may hold: served connections, and evicted ones until their task
+/// closes them.
+const SOCKETS: usize = 2 * MAX_CONNECTIONS;
 
 /// Time a client has to send a request's headers, on a new or an idle connection.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Descriptors the admin API may hold at most, its listener included.
+pub fn max_descriptors() -> usize {
+    SOCKETS + 1
+}
+
+static REFUSALS: LogLimit = LogLimit::new();
+
+fn refused(metrics: &Metrics, reason: &str) {
+    metrics.admin_refused(reason);
+    if let Some(left_out) = REFUSALS.allow() {
+        warn!(reason, left_out, "admin connection refused or closed");
+    }
+}
+
 /// Serves `app` on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, app: Router, metrics: Arc<Metrics>) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let mut refused = RefusalLog::default();
+    let sockets = Arc::new(Semaphore::new(SOCKETS));
+    let slots = Arc::new(Slots::new(MAX_CONNECTIONS));
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -34,45 +56,33 @@ pub async fn serve(listener: TcpListener, app: Router, metrics: Arc<Metrics>) {
                 continue;
             }
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
+        let Ok(socket) = sockets.clone().try_acquire_owned() else {
             drop(stream);
-            metrics.admin_refused("connection_limit");
-            refused.note();
+            refused(&metrics, "socket_limit");
             continue;
         };
+        let (slot, evicted_oldest) = slots.admit();
+        if evicted_oldest {
+            refused(&metrics, "evicted");
+        }
         let service = TowerToHyperService::new(app.clone());
+        let (slots, metrics) = (slots.clone(), metrics.clone());
         tokio::spawn(async move {
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT);
-            let _ = http.serve_connection(TokioIo::new(stream), service).await;
-            drop(permit);
+            let connection = http.serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                outcome = connection => {
+                    if let Err(e) = outcome {
+                        let reason = if e.is_timeout() { "header_timeout" } else { "broken" };
+                        refused(&metrics, reason);
+                    }
+                }
+                _ = slot.evicted => {}
+            }
+            slots.release(slot.id);
+            drop(socket);
         });
-    }
-}
-
-/// Refused connections, logged at most once a second with their count: a flood must not
-/// become a flood of log lines too.
-#[derive(Default)]
-struct RefusalLog {
-    unlogged: u64,
-    last: Option<Instant>,
-}
-
-impl RefusalLog {
-    fn note(&mut self) {
-        self.unlogged += 1;
-        if self
-            .last
-            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
-        {
-            warn!(
-                refused = self.unlogged,
-                limit = MAX_CONNECTIONS,
-                "admin connections refused: too many open"
-            );
-            self.unlogged = 0;
-            self.last = Some(Instant::now());
-        }
     }
 }

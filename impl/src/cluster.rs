@@ -135,7 +135,8 @@ impl Cluster {
     /// Writes configs, secret and token for a new cluster in `dir` (which must not hold one).
     pub fn create(dir: &Path, spec: &Spec, exe: &Path) -> anyhow::Result<Cluster> {
         anyhow::ensure!(spec.nodes >= 2, "a cluster needs at least 2 nodes");
-        if let Some(why) = crate::config::no_failover_possible(usize::from(spec.nodes)) {
+        if let Some(why) = crate::config::no_failover_possible(spec.design, usize::from(spec.nodes))
+        {
             eprintln!("warning: {why}");
         }
         if dir.join(FILE).exists() {
@@ -623,8 +624,13 @@ fn process_state(pid: u32, config: &Path) -> ProcessState {
     let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
         return ProcessState::Down;
     };
+    // A node process: `... node --config CONFIG ...` (not, say, a pager on the config).
     let config = config.as_os_str().as_encoded_bytes();
-    if !cmdline.split(|b| *b == 0).any(|arg| arg == config) {
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let runs_config = args
+        .windows(2)
+        .any(|w| w[0] == b"--config".as_slice() && w[1] == config);
+    if !runs_config || !args.contains(&b"node".as_slice()) {
         return ProcessState::Down;
     }
     stat_state(pid)

@@ -117,18 +117,19 @@ fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ConfigError 
     }
 }
 
-/// Why a cluster of `members` nodes can never fail a node over, if it cannot: a failover
-/// needs a majority, and the nodes left after one is lost must still make one.
-pub fn no_failover_possible(members: usize) -> Option<String> {
+/// Why a cluster of `members` nodes running `design` can never fail a node over, if it
+/// cannot (the rule is the core's).
+pub fn no_failover_possible(design: Design, members: usize) -> Option<String> {
+    if failover_core::quorum::failover_survives_one_loss(design, members) {
+        return None;
+    }
     let majority = failover_core::quorum::majority(members);
-    (members.saturating_sub(1) < majority).then(|| {
-        format!(
-            "a cluster of {members} node(s) can never fail a node over: a failover needs a \
-             majority ({majority} of {members}), and once one node is lost only {} is left; \
-             use 3 or more nodes",
-            members.saturating_sub(1)
-        )
-    })
+    Some(format!(
+        "a {design} cluster of {members} node(s) can never fail a node over: a failover \
+         needs a majority ({majority} of {members}), and once one node is lost only {} is \
+         left; use 3 or more nodes",
+        members.saturating_sub(1)
+    ))
 }
 
 impl NodeConfig {

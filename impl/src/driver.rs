@@ -531,6 +531,14 @@ impl Driver {
         let Some(commit) = &ready.commit else {
             return;
         };
+        // A late message can carry an older commit: the list follows only newer ones.
+        let older = self
+            .committed
+            .as_ref()
+            .is_some_and(|known| commit.config.revision < known.config.revision);
+        if older {
+            return;
+        }
         let committed = &commit.config;
         let mut views = self.failovers.lock().unwrap();
         let now = Instant::now();

@@ -11,6 +11,7 @@
 //! - [`driver`]: the task that feeds the core and carries out its `Ready`: persist, then send.
 //! - [`api`]: the admin HTTP API, served by [`api_server`] (connection limit, timeouts);
 //!   [`metrics`]: Prometheus metrics; [`logging`]: tracing.
+//! - [`slots`]: connection slots where a newcomer evicts the oldest (handshakes, admin).
 //! - [`node`]: one node process put together.
 //! - [`cluster`], [`client`], [`bench`]: local clusters, fault injection and the benchmark.
 
@@ -25,6 +26,7 @@ pub mod driver;
 pub mod logging;
 pub mod metrics;
 pub mod node;
+pub mod slots;
 pub mod storage;
 pub mod transport;
 pub mod wire;

@@ -135,7 +135,7 @@ pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
 
 /// A cluster that cannot fail any node over is legal but almost surely a mistake: say so.
 fn warn_if_no_majority_survives(config: &NodeConfig) {
-    if let Some(why) = crate::config::no_failover_possible(config.peers.len() + 1) {
+    if let Some(why) = crate::config::no_failover_possible(config.design, config.peers.len() + 1) {
         warn!("{why}");
     }
 }
@@ -144,13 +144,19 @@ fn warn_if_no_majority_survives(config: &NodeConfig) {
 /// directory), the log and the runtime: never taken by connections.
 const RESERVED_DESCRIPTORS: usize = 64;
 
+/// Descriptors a node with `peers` peers may hold at most: every connection it may accept
+/// or make, and the reserve.
+pub fn descriptors_needed(peers: usize) -> usize {
+    crate::api_server::max_descriptors()
+        + crate::transport::max_descriptors(peers)
+        + RESERVED_DESCRIPTORS
+}
+
 /// Makes the open-file limit cover every connection this node may accept plus the
 /// reserve, so that no flood of connections can keep it from persisting.
 fn ensure_descriptors(peers: usize) -> anyhow::Result<()> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let needed = (crate::api_server::MAX_CONNECTIONS
-        + crate::transport::max_descriptors(peers)
-        + RESERVED_DESCRIPTORS) as u64;
+    let needed = descriptors_needed(peers) as u64;
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
     if soft >= needed {
         return Ok(());

@@ -6,18 +6,23 @@
 //! Frames that fail authentication, the sequence check or the size limit are logged,
 //! counted and dropped with their connection; they never reach the core.
 //!
-//! No stranger can hold what a peer needs: connections that have not proved the session
-//! key share [`MAX_HANDSHAKES`] slots, and a new one evicts the oldest (a real handshake
-//! takes one round trip; a flood must outpace that to starve it); each peer that did prove
-//! it has its own [`PER_PEER_CONNECTIONS`] slots, so one peer cannot starve another.
+//! Connections that have not yet sent a valid `Hello` (bound to this node's fresh nonce,
+//! so only a holder of the secret can make one) share [`MAX_HANDSHAKES`] slots, and a new
+//! one evicts the oldest: a real handshake needs one round trip, so a stranger must open
+//! more than that many connections per round trip to delay one (and the dialer retries).
+//! Each peer that proved itself has its own [`PER_PEER_CONNECTIONS`] slots, so one peer
+//! cannot starve another. Sockets are capped too ([`max_descriptors`]): an evicted
+//! connection holds its socket until its task closes it, and new ones beyond the cap are
+//! closed at once.
 
 use crate::auth::{random_bytes, Key, NONCE_LEN};
 use crate::metrics::Metrics;
+use crate::slots::{Slot, Slots};
 use crate::wire::{codec, context, open, seal, Envelope, FrameError};
 use bytes::Bytes;
 use failover_core::{Message, NodeId};
 use futures_util::{SinkExt, StreamExt};
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -74,13 +79,13 @@ const HANDSHAKE_FRAME_BYTES: usize = 4096;
 pub const MAX_HANDSHAKES: usize = 64;
 /// Authenticated inbound connections of one peer (the current one and its replacements).
 pub const PER_PEER_CONNECTIONS: usize = 4;
-/// Hello nonces remembered to refuse a replayed hello at once.
-const SEEN_NONCES: usize = 4096;
+/// Sockets of connections in their handshake, evicted ones included.
+const HANDSHAKE_SOCKETS: usize = 2 * MAX_HANDSHAKES;
 
-/// Descriptors the transport may hold at most with `peers` peers: every handshake slot,
-/// every peer's inbound slots, and one outbound connection per peer.
+/// Descriptors the transport may hold at most with `peers` peers: every handshake socket,
+/// every peer's inbound slots, one outbound connection per peer, and the listener.
 pub fn max_descriptors(peers: usize) -> usize {
-    MAX_HANDSHAKES + peers * (PER_PEER_CONNECTIONS + 1)
+    HANDSHAKE_SOCKETS + peers * (PER_PEER_CONNECTIONS + 1) + 1
 }
 
 /// The sending side: one queue per peer, drained by that peer's dialer.
@@ -106,8 +111,8 @@ impl Transport {
             events,
             current: Mutex::new(BTreeMap::new()),
             next_connection: AtomicU64::new(1),
-            handshakes: std::sync::Mutex::new(VecDeque::new()),
-            seen_nonces: std::sync::Mutex::new(SeenNonces::default()),
+            handshakes: Slots::new(MAX_HANDSHAKES),
+            handshake_sockets: Arc::new(Semaphore::new(HANDSHAKE_SOCKETS)),
             per_peer: config
                 .peers
                 .keys()
@@ -146,10 +151,10 @@ struct Shared {
     /// a loss is reported before the next connection's first message.
     current: Mutex<BTreeMap<NodeId, (u64, oneshot::Sender<()>)>>,
     next_connection: AtomicU64,
-    /// Connections in their handshake, oldest first, with how to evict each.
-    handshakes: std::sync::Mutex<VecDeque<(u64, oneshot::Sender<()>)>>,
-    /// Hello nonces seen.
-    seen_nonces: std::sync::Mutex<SeenNonces>,
+    /// Slots of connections in their handshake.
+    handshakes: Slots,
+    /// Sockets of connections in their handshake.
+    handshake_sockets: Arc<Semaphore>,
     /// Each peer's authenticated inbound slots.
     per_peer: BTreeMap<NodeId, Arc<Semaphore>>,
 }
@@ -191,35 +196,44 @@ async fn dial(peer: NodeId, addr: SocketAddr, shared: &Shared) -> anyhow::Result
     let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr)).await??;
     stream.set_nodelay(true)?;
     let mut conn = Framed::new(stream, codec(shared.config.max_frame_bytes));
+    let mut next = async || {
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.next())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("closed during handshake"))?
+            .map_err(anyhow::Error::from)
+    };
+    let challenge = next().await?;
+    let theirs = match open(&shared.key, &[context::CHALLENGE], &challenge)? {
+        Envelope::Challenge { nonce } => decode_nonce(&nonce)?,
+        other => return Err(FrameError::Unexpected(other.kind()).into()),
+    };
     let nonce = random_bytes::<NONCE_LEN>();
     let hello = Envelope::Hello {
         from: shared.config.me.0,
         to: peer.0,
         nonce: hex::encode(nonce),
     };
-    conn.send(Bytes::from(seal(&shared.key, &[context::HELLO], &hello)))
-        .await?;
+    conn.send(Bytes::from(seal(
+        &shared.key,
+        &[context::HELLO, &theirs],
+        &hello,
+    )))
+    .await?;
     let frame = tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.next())
         .await?
         .ok_or_else(|| anyhow::anyhow!("closed during handshake"))??;
-    let theirs = match open(&shared.key, &[context::WELCOME, &nonce], &frame) {
-        Ok(Envelope::Welcome { nonce }) => decode_nonce(&nonce)?,
+    match open(&shared.key, &[context::WELCOME, &nonce], &frame) {
+        Ok(Envelope::Welcome { nonce: echoed }) if decode_nonce(&echoed)? == theirs => {}
         Ok(other) => return Err(FrameError::Unexpected(other.kind()).into()),
         Err(e) => {
             shared.metrics.rejected(e.label());
             warn!(peer = peer.0, error = %e, "refused welcome");
             return Err(e.into());
         }
-    };
+    }
     let session = shared
         .key
         .session(shared.config.me.0, peer.0, &nonce, &theirs);
-    conn.send(Bytes::from(seal(
-        &session,
-        &[context::CONFIRM],
-        &Envelope::Confirm,
-    )))
-    .await?;
     Ok((conn, session))
 }
 
@@ -270,13 +284,21 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {
+                let Ok(socket) = shared.handshake_sockets.clone().try_acquire_owned() else {
+                    // Evicted connections have not closed yet: no room for another socket.
+                    drop(stream);
+                    shared.metrics.rejected("inbound_limit");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
-                let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
-                let evicted = shared.admit_handshake(id);
+                let (slot, evicted_oldest) = shared.handshakes.admit();
+                if evicted_oldest {
+                    shared.metrics.rejected("handshake_evicted");
+                }
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let conn = Framed::new(stream, codec(HANDSHAKE_FRAME_BYTES));
-                    receive(conn, id, remote, evicted, &shared).await;
+                    receive(conn, slot, remote, socket, &shared).await;
                 });
             }
             Err(e) => {
@@ -288,55 +310,6 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-impl Shared {
-    /// Gives connection `id` a handshake slot, evicting the oldest handshake if all are
-    /// taken. The receiver fires if `id` is evicted in turn.
-    fn admit_handshake(&self, id: u64) -> oneshot::Receiver<()> {
-        let (evict, evicted) = oneshot::channel();
-        let mut handshakes = self.handshakes.lock().unwrap();
-        if handshakes.len() >= MAX_HANDSHAKES {
-            if let Some((_, oldest)) = handshakes.pop_front() {
-                let _ = oldest.send(());
-                self.metrics.rejected("handshake_evicted");
-            }
-        }
-        handshakes.push_back((id, evict));
-        evicted
-    }
-
-    /// Frees connection `id`'s handshake slot (done, failed or evicted).
-    fn end_handshake(&self, id: u64) {
-        self.handshakes.lock().unwrap().retain(|(h, _)| *h != id);
-    }
-
-    /// Remembers a hello nonce; false if it was seen before (a replayed hello).
-    fn first_sight(&self, nonce: &[u8]) -> bool {
-        self.seen_nonces.lock().unwrap().first_sight(nonce)
-    }
-}
-
-/// The newest [`SEEN_NONCES`] hello nonces, to refuse a replayed hello at once.
-#[derive(Default)]
-struct SeenNonces {
-    seen: HashSet<Vec<u8>>,
-    order: VecDeque<Vec<u8>>,
-}
-
-impl SeenNonces {
-    fn first_sight(&mut self, nonce: &[u8]) -> bool {
-        if !self.seen.insert(nonce.to_vec()) {
-            return false;
-        }
-        self.order.push_back(nonce.to_vec());
-        if self.order.len() > SEEN_NONCES {
-            if let Some(oldest) = self.order.pop_front() {
-                self.seen.remove(&oldest);
-            }
-        }
-        true
-    }
-}
-
 /// Why a connection was refused before it spoke for a peer.
 fn refuse(shared: &Shared, remote: SocketAddr, error: &FrameError) {
     shared.metrics.rejected(error.label());
@@ -345,21 +318,22 @@ fn refuse(shared: &Shared, remote: SocketAddr, error: &FrameError) {
 
 async fn receive(
     mut conn: Conn,
-    id: u64,
+    slot: Slot,
     remote: SocketAddr,
-    evicted: oneshot::Receiver<()>,
+    socket: tokio::sync::OwnedSemaphorePermit,
     shared: &Shared,
 ) {
+    let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut conn, remote, shared));
     let outcome = tokio::select! {
         outcome = handshake => outcome,
-        _ = evicted => {
+        _ = slot.evicted => {
             debug!(%remote, "handshake evicted by newer connections");
-            shared.end_handshake(id);
+            shared.handshakes.release(slot.id);
             return;
         }
     };
-    shared.end_handshake(id);
+    shared.handshakes.release(slot.id);
     let (peer, session) = match outcome {
         Ok(Some(authenticated)) => authenticated,
         Ok(None) => return,
@@ -374,6 +348,8 @@ async fn receive(
         warn!(peer = peer.0, %remote, "refused connection: the peer has too many open");
         return;
     };
+    // The socket now counts against the peer's own slots.
+    drop(socket);
     conn.codec_mut()
         .set_max_frame_length(shared.config.max_frame_bytes);
     let mut expected = 0u64;
@@ -464,8 +440,19 @@ async fn receive(
 }
 
 /// The listener's side of the handshake: the peer and the session key once the dialer
-/// proved it holds the key, or `None` (refused and counted).
+/// proved it holds the secret now, or `None` (refused and counted).
 async fn handshake(conn: &mut Conn, remote: SocketAddr, shared: &Shared) -> Option<(NodeId, Key)> {
+    let nonce = random_bytes::<NONCE_LEN>();
+    let challenge = Envelope::Challenge {
+        nonce: hex::encode(nonce),
+    };
+    conn.send(Bytes::from(seal(
+        &shared.key,
+        &[context::CHALLENGE],
+        &challenge,
+    )))
+    .await
+    .ok()?;
     let frame = match conn.next().await {
         Some(Ok(frame)) => frame,
         Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
@@ -477,17 +464,14 @@ async fn handshake(conn: &mut Conn, remote: SocketAddr, shared: &Shared) -> Opti
         _ => return None,
     };
     let known: BTreeSet<u16> = shared.config.peers.keys().map(|p| p.0).collect();
-    let checked = match open(&shared.key, &[context::HELLO], &frame) {
+    let checked = match open(&shared.key, &[context::HELLO, &nonce], &frame) {
         Ok(Envelope::Hello { from, .. }) if !known.contains(&from) => {
             Err(FrameError::UnknownPeer(from))
         }
         Ok(Envelope::Hello { to, .. }) if to != shared.config.me.0 => {
             Err(FrameError::WrongNode(to))
         }
-        Ok(Envelope::Hello { from, nonce, .. }) => match decode_nonce(&nonce) {
-            Ok(n) if !shared.first_sight(&n) => Err(FrameError::ReplayedHello),
-            other => other.map(|n| (from, n)),
-        },
+        Ok(Envelope::Hello { from, nonce, .. }) => decode_nonce(&nonce).map(|n| (from, n)),
         Ok(other) => Err(FrameError::Unexpected(other.kind())),
         Err(e) => Err(e),
     };
@@ -498,7 +482,6 @@ async fn handshake(conn: &mut Conn, remote: SocketAddr, shared: &Shared) -> Opti
             return None;
         }
     };
-    let nonce = random_bytes::<NONCE_LEN>();
     let welcome = Envelope::Welcome {
         nonce: hex::encode(nonce),
     };
@@ -507,16 +490,5 @@ async fn handshake(conn: &mut Conn, remote: SocketAddr, shared: &Shared) -> Opti
     let session = shared
         .key
         .session(from, shared.config.me.0, &theirs, &nonce);
-    let frame = conn.next().await?.ok()?;
-    match open(&session, &[context::CONFIRM], &frame) {
-        Ok(Envelope::Confirm) => Some((NodeId(from), session)),
-        Ok(other) => {
-            refuse(shared, remote, &FrameError::Unexpected(other.kind()));
-            None
-        }
-        Err(e) => {
-            refuse(shared, remote, &e);
-            None
-        }
-    }
+    Some((NodeId(from), session))
 }

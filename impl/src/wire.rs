@@ -1,16 +1,17 @@
 //! Frames between nodes. Each TCP frame is length-delimited (a big-endian `u32` length,
 //! capped) and carries `MAC ‖ JSON body`; the MAC is checked before the body is parsed.
 //!
-//! A connection carries frames one way, from the node that dialed to the one that listened:
-//! 1. `Hello { from, to, nonce }`, MAC'd with the cluster secret;
-//! 2. the listener answers `Welcome { nonce }`, MAC'd with the secret and the dialer's nonce;
-//! 3. the dialer proves it holds the session key derived from both nonces: `Confirm`, MAC'd
-//!    with that key. Until then the connection is unauthenticated: a `Hello` captured on the
-//!    wire can be replayed (and is refused if its nonce was seen), but nobody without the
-//!    secret can confirm, so such a connection is closed within the handshake timeout;
-//! 4. then `Data { seq, msg }` frames, MAC'd with the session key, with `seq` counting from
-//!    0. A frame recorded on another connection fails the MAC; one replayed on the same
-//!    connection fails the sequence check.
+//! A connection carries frames one way, from the node that dialed to the one that
+//! listened, after a handshake in which each side contributes a fresh nonce:
+//! 1. the listener sends `Challenge { nonce }` as soon as it accepts;
+//! 2. the dialer answers `Hello { from, to, nonce }`, MAC'd with the cluster secret *and the
+//!    listener's nonce*: it proves the dialer holds the secret now, so a `Hello` captured on
+//!    the wire is useless on any other connection (it fails the MAC);
+//! 3. the listener answers `Welcome { nonce }`, MAC'd with the secret and the dialer's
+//!    nonce: the dialer knows it reached a member, not a replay;
+//! 4. then `Data { seq, msg }` frames, MAC'd with a session key derived from both nonces,
+//!    with `seq` counting from 0. A frame recorded on another connection fails the MAC; one
+//!    replayed on the same connection fails the sequence check.
 
 use crate::auth::{Key, MAC_LEN};
 use failover_core::Message;
@@ -20,6 +21,11 @@ use tokio_util::codec::LengthDelimitedCodec;
 /// What a frame's body says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Envelope {
+    /// The listener's fresh nonce, sent first.
+    Challenge {
+        /// The listener's nonce, hex.
+        nonce: String,
+    },
     /// The dialer names itself and the node it dialed.
     Hello {
         /// The dialer.
@@ -31,11 +37,9 @@ pub enum Envelope {
     },
     /// The listener's answer.
     Welcome {
-        /// The listener's fresh nonce, hex.
+        /// The listener's nonce again, hex.
         nonce: String,
     },
-    /// The dialer holds the session key.
-    Confirm,
     /// One protocol message.
     Data {
         /// Position on this connection, from 0.
@@ -74,9 +78,6 @@ pub enum FrameError {
     /// A hello meant for another node.
     #[error("hello addressed to node {0}")]
     WrongNode(u16),
-    /// A hello whose nonce was seen before: captured and replayed.
-    #[error("hello replayed (its nonce was seen before)")]
-    ReplayedHello,
 }
 
 impl FrameError {
@@ -90,7 +91,6 @@ impl FrameError {
             FrameError::Sequence { .. } => "replayed",
             FrameError::UnknownPeer(_) => "unknown_peer",
             FrameError::WrongNode(_) => "wrong_node",
-            FrameError::ReplayedHello => "replayed_hello",
         }
     }
 }
@@ -99,9 +99,9 @@ impl Envelope {
     /// A short name for logs.
     pub fn kind(&self) -> &'static str {
         match self {
+            Envelope::Challenge { .. } => "challenge",
             Envelope::Hello { .. } => "hello",
             Envelope::Welcome { .. } => "welcome",
-            Envelope::Confirm => "confirm",
             Envelope::Data { .. } => "data",
         }
     }
@@ -109,12 +109,12 @@ impl Envelope {
 
 /// The MAC context of each frame kind.
 pub mod context {
-    /// Hello frames.
+    /// Challenge frames.
+    pub const CHALLENGE: &[u8] = b"challenge";
+    /// Hello frames (with the listener's nonce after it).
     pub const HELLO: &[u8] = b"hello";
     /// Welcome frames (with the dialer's nonce after it).
     pub const WELCOME: &[u8] = b"welcome";
-    /// Confirm frames (under the session key).
-    pub const CONFIRM: &[u8] = b"confirm";
     /// Data frames.
     pub const DATA: &[u8] = b"data";
 }

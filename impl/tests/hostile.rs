@@ -40,27 +40,33 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_connection_flood_cannot_keep_the_orchestrator_from_persisting() {
-    let mut c = TestCluster::up("admin-flood", 3, Design::Fenced, fast()).await;
+async fn connection_floods_cannot_keep_the_orchestrator_from_persisting() {
+    let mut c = TestCluster::up("conn-flood", 3, Design::Fenced, fast()).await;
     let pid = c.status(1).await.pid;
-    // The common default limit, and lower than the flood.
+    // No more descriptors than the node says it needs.
+    let needed = failover_impl::node::descriptors_needed(2);
     let limited = Command::new("prlimit")
-        .args(["--pid", &pid.to_string(), "--nofile=256:256"])
+        .args([
+            "--pid",
+            &pid.to_string(),
+            &format!("--nofile={needed}:{needed}"),
+        ])
         .status()
         .expect("prlimit runs");
     assert!(limited.success());
-    let admin = c.admin(1);
     let mut flood = Vec::new();
-    for _ in 0..1100 {
-        if let Ok(stream) = TcpStream::connect(admin).await {
-            flood.push(stream);
+    for port in [c.admin(1), c.cluster.member(1).unwrap().listen] {
+        for _ in 0..1100 {
+            if let Ok(stream) = TcpStream::connect(port).await {
+                flood.push(stream);
+            }
         }
     }
-    assert!(flood.len() >= 1000, "the flood connected: {}", flood.len());
+    assert!(flood.len() >= 2000, "the flood connected: {}", flood.len());
     let held = open_descriptors(pid);
     assert!(
-        held < 256,
-        "node 1 holds {held} descriptors under the flood"
+        held < needed,
+        "node 1 holds {held} descriptors under the flood (limit {needed})"
     );
     // The orchestrator must persist a failover now: node 3 dies.
     c.fault(3, Fault::Kill);
@@ -68,22 +74,43 @@ async fn an_admin_connection_flood_cannot_keep_the_orchestrator_from_persisting(
     assert_eq!(c.cluster.state(1), ProcessState::Up, "node 1 still runs");
     drop(flood);
     eventually("node 1 answers again", MARGIN * 3, || async {
-        c.cluster.client().status(admin).await.is_ok()
+        c.cluster.client().status(c.admin(1)).await.is_ok()
     })
     .await;
     assert_eq!(c.failovers(1).await.len(), 1, "it committed the failover");
-    let refused = c
-        .metric(
-            1,
-            "failover_admin_refused_total{reason=\"connection_limit\"}",
-        )
-        .await;
+    let mut turned_away = 0.0;
+    for reason in ["evicted", "socket_limit"] {
+        let series = format!("failover_admin_refused_total{{reason=\"{reason}\"}}");
+        turned_away += c.metric(1, &series).await;
+    }
     assert!(
-        refused >= (1000 - MAX_CONNECTIONS) as f64,
-        "refusals counted: {refused}"
+        turned_away >= (1000 - MAX_CONNECTIONS) as f64,
+        "admin connections turned away and counted: {turned_away}"
     );
     let log = std::fs::read_to_string(&c.cluster.member(1).unwrap().log).unwrap();
-    assert!(log.contains("admin connections refused"), "and logged");
+    assert!(
+        log.contains("admin connection refused or closed"),
+        "and logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_connections_cannot_lock_an_operator_out() {
+    let c = TestCluster::up("admin-busy", 3, Design::Fenced, fast()).await;
+    // Every slot held by a client that keeps its connection busy with open requests.
+    let mut busy = Vec::new();
+    for _ in 0..MAX_CONNECTIONS {
+        let mut stream = TcpStream::connect(c.admin(1)).await.unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        busy.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let status = c.cluster.client().status(c.admin(1)).await;
+    assert!(status.is_ok(), "the operator got in: {status:?}");
+    drop(busy);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,10 +220,11 @@ async fn handshake_flood(target: SocketAddr, hello: Bytes, stop: Arc<AtomicBool>
 async fn a_flood_of_replayed_and_silent_handshakes_gets_no_peer_failed_over() {
     let mut c = TestCluster::up("hello-flood", 3, Design::Fenced, fast()).await;
     let key = Key::load(&c.cluster.dir().join("secret")).unwrap();
-    // A hello of node 3 to node 1, as an eavesdropper would have captured it.
+    // A hello of node 3 to node 1, as an eavesdropper would have captured it: bound to
+    // the challenge of the connection it was sent on.
     let captured = Bytes::from(seal(
         &key,
-        &[context::HELLO],
+        &[context::HELLO, &[3u8; 32]],
         &Envelope::Hello {
             from: 3,
             to: 1,
@@ -219,10 +247,7 @@ async fn a_flood_of_replayed_and_silent_handshakes_gets_no_peer_failed_over() {
     }
     assert!(made > 500, "the flood made {made} connections");
     let replayed = c
-        .metric(
-            1,
-            "failover_frames_rejected_total{reason=\"replayed_hello\"}",
-        )
+        .metric(1, "failover_frames_rejected_total{reason=\"bad_mac\"}")
         .await;
     assert!(replayed > 100.0, "replayed hellos refused: {replayed}");
     let s = c.status(1).await;
