@@ -26,6 +26,27 @@
 //! [`registry`] or by term) asks [`rules`] → `legacy`/`poc` apply the change at once;
 //! `fenced` proposes it in its term and commits it when a [`quorum`] has persisted it.
 //!
+//! ## Embedding it
+//! A driver owns one [`NodeState`] per node and its [`Params`], and does five things:
+//! 1. **Tick**: feed [`Input::Tick`] once per heartbeat period; feed every message from a
+//!    peer as [`Input::Message`], a lost connection as [`Input::NodeDown`], and operator
+//!    commands as [`Input::Admin`], one input at a time.
+//! 2. **Step**: [`NodeState::step`] returns a [`Ready`] (or a [`StepError`] for an input it
+//!    refused, which changed nothing).
+//! 3. **Persist**: if [`Ready::persist`] holds a state, write it durably *before* any
+//!    message of that step leaves: a vote or an acceptance must never claim more than the
+//!    disk holds.
+//! 4. **Send**: then send [`Ready::messages`]; loss, delay, duplication and reordering are
+//!    fine, the protocol copes.
+//! 5. **Report**: [`Ready::commit`] is a config this node committed or learned to be
+//!    committed; [`Ready::events`] are facts worth logging.
+//!
+//! After a crash, rebuild the node with [`NodeState::restart`] from the last persisted
+//! state; a node that lost its disk starts with [`NodeState::rejoin`] and votes for nothing
+//! until the cluster readmitted it. `examples/threads.rs` is a complete driver on plain
+//! threads (no async runtime): three nodes, a crash of the orchestrator, its failover, and
+//! its restart (`cargo run -p failover-core --example threads`).
+//!
 //! ```
 //! use failover_core::{Design, Input, NodeId, NodeState, Params, Settings};
 //! let members = [NodeId(0), NodeId(1), NodeId(2)];

@@ -13,7 +13,7 @@
 //!   [`metrics`]: Prometheus metrics; [`logging`]: tracing.
 //! - [`slots`]: connection slots where a newcomer evicts the oldest (handshakes, admin).
 //! - [`node`]: one node process put together.
-//! - [`cluster`], [`client`], [`bench`]: local clusters, fault injection and the benchmark.
+//! - [`cluster`], [`client`], [`mod@bench`]: local clusters, fault injection and the benchmark.
 
 pub mod api;
 pub mod api_server;

@@ -287,6 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         serde_json::json!({
                             "id": m.id,
                             "process": format!("{state:?}").to_lowercase(),
+                            "listen": m.listen,
                             "admin": m.admin,
                             "status": status,
                         })
