@@ -169,7 +169,12 @@ fn main() {
     );
     handles.insert(
         0,
-        start(0, NodeState::restart(&params(0), disk), &net, &reports),
+        start(
+            0,
+            NodeState::restart(&params(0), disk).expect("its own disk"),
+            &net,
+            &reports,
+        ),
     );
     let learned = tick_until(&net, &commits, Duration::from_secs(5), |by, c| {
         by == NodeId(0) && c.config.membership[&NodeId(0)] == Membership::FailedOver

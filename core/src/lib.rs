@@ -80,6 +80,6 @@ pub use config::{ClusterConfig, FailoverRecord, Membership, Rebalance, Settings,
 pub use detector::{Detector, Health};
 pub use ids::{Boot, NodeId, Revision, Term, Ticks};
 pub use message::{Message, Office, Outgoing};
-pub use node::{Commit, Event, Input, NodeState, Persistent, Ready, Role, StepError};
+pub use node::{Commit, Event, Input, NodeState, Persistent, Ready, RestartError, Role, StepError};
 pub use params::{Design, Params, ParamsError};
 pub use rules::Blocked;

@@ -251,6 +251,20 @@ pub enum StepError {
     Admin(#[from] AdminRefusal),
 }
 
+/// A persisted state that cannot be restarted with these parameters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestartError {
+    /// The state's config names other members than the parameters do.
+    #[error("the state is for members {stored:?}, but the parameters name {configured:?}")]
+    OtherMembers {
+        /// Members in the persisted config.
+        stored: Vec<NodeId>,
+        /// Members in the parameters.
+        configured: Vec<NodeId>,
+    },
+}
+
 /// The state of one node: persistent part plus volatile detection, registry and role.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NodeState {
@@ -278,8 +292,19 @@ pub struct NodeState {
 
 impl NodeState {
     /// A node starting from `persistent` (fresh or read from disk): it hears every peer as
-    /// just seen and holds no role.
-    pub fn restart(params: &Params, persistent: Persistent) -> Self {
+    /// just seen and holds no role. A state whose config names other members than
+    /// `params` (another cluster's disk, or a config edited since) is refused.
+    pub fn restart(params: &Params, persistent: Persistent) -> Result<Self, RestartError> {
+        let stored: Vec<NodeId> = persistent.config.membership.keys().copied().collect();
+        let configured: Vec<NodeId> = params.members.keys().copied().collect();
+        if stored != configured {
+            return Err(RestartError::OtherMembers { stored, configured });
+        }
+        Ok(NodeState::start(params, persistent))
+    }
+
+    /// A node on `persistent`, which fits `params` by construction.
+    fn start(params: &Params, persistent: Persistent) -> Self {
         NodeState {
             persistent,
             detector: Detector::new(params.peers()),
@@ -292,12 +317,18 @@ impl NodeState {
         }
     }
 
+    /// A member of a brand-new cluster, from the first config (every member starts from the
+    /// same one). Its first state must be persisted before it starts.
+    pub fn bootstrap(params: &Params, settings: Settings) -> Self {
+        NodeState::start(params, Persistent::fresh(params, settings))
+    }
+
     /// A node whose disk was lost, starting on the new disk `boot` (a value never used
     /// before by this node). It votes and accepts nothing until the cluster has committed
     /// `boot` as its disk, so that promises made by the lost disk are never broken. Its
     /// first state must be persisted before it starts.
     pub fn rejoin(params: &Params, settings: Settings, boot: Boot) -> Self {
-        NodeState::restart(params, Persistent::blank(params, settings, boot))
+        NodeState::start(params, Persistent::blank(params, settings, boot))
     }
 
     /// A node of a settled cluster whose orchestrator is `orchestrator`, in term 1 for
@@ -313,7 +344,7 @@ impl NodeState {
             config.term = 1;
             persistent.config = config.into();
         }
-        let mut node = NodeState::restart(params, persistent);
+        let mut node = NodeState::start(params, persistent);
         if params.design == Design::Legacy {
             node.warm = settings.timeout_ticks;
         }

@@ -166,7 +166,7 @@ fn failed_over_node_restarting_with_old_state_learns_it_and_never_leads() {
     // n0 restarts from the disk it had before its failover: it thinks it is active, and, as
     // the priority master, would ask for a term if it heard no orchestrator.
     c.inbox.clear();
-    c.nodes[0] = NodeState::restart(&c.params[0], stale);
+    c.nodes[0] = NodeState::restart(&c.params[0], stale).unwrap();
     let before = c.commits.len();
     for _ in 0..4 {
         c.round(&[0, 1, 2]);
@@ -191,7 +191,7 @@ fn a_brand_new_cluster_elects_one_orchestrator() {
     let mut c = Cluster::three();
     for (i, node) in c.nodes.iter_mut().enumerate() {
         let fresh = Persistent::fresh(&c.params[i], Settings::default());
-        *node = NodeState::restart(&c.params[i], fresh);
+        *node = NodeState::restart(&c.params[i], fresh).unwrap();
     }
     for _ in 0..3 {
         c.round(&[0, 1, 2]);
@@ -473,4 +473,20 @@ fn two_nodes_down_are_not_failed_over_and_the_orchestrator_says_why() {
     }
     assert_eq!(c.committed_by(0, before), 0, "nothing failed over");
     assert_eq!(said, BTreeSet::from([3, 4]), "both down nodes named");
+}
+
+#[test]
+fn a_state_of_other_members_is_not_restarted() {
+    let c = Cluster::three();
+    let other: Vec<NodeId> = (0..4).map(NodeId).collect();
+    let params = Params::new(NodeId(0), other.iter().copied(), Design::Fenced, 1).unwrap();
+    let err = NodeState::restart(&params, c.nodes[0].persistent.clone()).unwrap_err();
+    assert_eq!(
+        err,
+        failover_core::RestartError::OtherMembers {
+            stored: (0..3).map(NodeId).collect(),
+            configured: other,
+        }
+    );
+    assert!(NodeState::restart(&c.params[0], c.nodes[0].persistent.clone()).is_ok());
 }

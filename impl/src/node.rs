@@ -8,7 +8,7 @@ use crate::metrics::Metrics;
 use crate::storage::Storage;
 use crate::transport::{Transport, TransportConfig};
 use anyhow::Context;
-use failover_core::{Commit, NodeId, NodeState, Persistent};
+use failover_core::{Commit, NodeId, NodeState};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -42,7 +42,6 @@ fn first_state(
             state.config.revision
         ),
         (Some(state), _) => {
-            check_members(config, &state)?;
             info!(
                 revision = state.config.revision,
                 promised = state.promised,
@@ -50,7 +49,13 @@ fn first_state(
                 "restarting from disk"
             );
             let committed = storage.load_committed()?;
-            return Ok((NodeState::restart(&params, state), committed));
+            let node = NodeState::restart(&params, state).with_context(|| {
+                format!(
+                    "refusing to start from the state in {}",
+                    config.data_dir.display()
+                )
+            })?;
+            return Ok((node, committed));
         }
         (None, Start::FromDisk) => anyhow::bail!(
             "no state in {}: start with --bootstrap for a member of a brand-new cluster, or \
@@ -59,10 +64,7 @@ fn first_state(
         ),
         (None, Start::Bootstrap) => {
             info!("starting as a member of a new cluster");
-            NodeState::restart(
-                &params,
-                Persistent::fresh(&params, config.initial_settings()),
-            )
+            NodeState::bootstrap(&params, config.initial_settings())
         }
         (None, Start::Rejoin) => {
             let boot = u64::from_le_bytes(crate::auth::random_bytes::<8>()).max(1);
@@ -168,20 +170,6 @@ fn ensure_descriptors(peers: usize) -> anyhow::Result<()> {
     );
     setrlimit(Resource::RLIMIT_NOFILE, needed, hard)?;
     info!(from = soft, to = needed, "raised the open-file limit");
-    Ok(())
-}
-
-/// A state file from another cluster must not be taken for this one.
-fn check_members(config: &NodeConfig, state: &Persistent) -> anyhow::Result<()> {
-    let members: Vec<NodeId> = config.params().members.keys().copied().collect();
-    let stored: Vec<NodeId> = state.config.membership.keys().copied().collect();
-    anyhow::ensure!(
-        members == stored,
-        "state in {} is for members {:?}, but the config names {:?}; refusing to start",
-        config.data_dir.display(),
-        stored,
-        members
-    );
     Ok(())
 }
 

@@ -96,7 +96,7 @@ async fn a_recorded_run_replays_through_the_core_step_by_step() {
             "node {id} has steps that persist and send"
         );
         let fresh = Persistent::fresh(&params, config.initial_settings());
-        let mut core = NodeState::restart(&params, fresh);
+        let mut core = NodeState::restart(&params, fresh).unwrap();
         for (i, step) in recorded.iter().enumerate() {
             let input: Input = serde_json::from_str(&step.input).expect("a core input");
             let replayed = match core.step(&params, input) {

@@ -303,7 +303,7 @@ impl FailoverModel {
     fn initial_node(&self, params: &Params) -> NodeState {
         match self.setup.start {
             Start::Settled => NodeState::settled(params, self.settings, NodeId(0)),
-            Start::Fresh => NodeState::restart(params, Persistent::fresh(params, self.settings)),
+            Start::Fresh => NodeState::bootstrap(params, self.settings),
         }
     }
 }
@@ -663,7 +663,8 @@ impl Model for FailoverModel {
                 state.spent.restarts += 1;
                 let params = self.params(n);
                 let slot = &mut state.nodes[n.0 as usize];
-                slot.node = NodeState::restart(params, slot.disk.clone());
+                slot.node = NodeState::restart(params, slot.disk.clone())
+                    .expect("a node's own disk names its cluster's members");
                 slot.status = Status::Running;
                 self.observe_restart(&mut state, n);
                 state.ghost.watch = None;
