@@ -52,16 +52,16 @@ fn run(
             Inbox::Crash => return disk,
         };
         // A refused input (an unknown peer, a bad admin command) changes nothing.
-        let Ok(ready) = node.step(&params, input) else {
+        let Ok(mut ready) = node.step(&params, input) else {
             continue;
         };
         // 1. Persist first: no message of this step may leave before its state is durable.
-        if let Some(state) = ready.persist {
+        if let Some(state) = ready.take_persist() {
             disk = state;
         }
         // 2. Then send. Loss is fine: the protocol retransmits what matters.
         let peers = net.lock().unwrap().clone();
-        for out in ready.messages {
+        for out in ready.messages().expect("persisted above") {
             if let Some(Some(peer)) = peers.get(usize::from(out.to.0)) {
                 let _ = peer.send(Inbox::Message {
                     from: params.id,

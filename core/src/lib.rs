@@ -33,9 +33,10 @@
 //!    commands as [`Input::Admin`], one input at a time.
 //! 2. **Step**: [`NodeState::step`] returns a [`Ready`] (or a [`StepError`] for an input it
 //!    refused, which changed nothing).
-//! 3. **Persist**: if [`Ready::persist`] holds a state, write it durably *before* any
-//!    message of that step leaves: a vote or an acceptance must never claim more than the
-//!    disk holds.
+//! 3. **Persist**: take the state with [`Ready::take_persist`] and, if there is one, write
+//!    it durably *before* any message of that step leaves: a vote or an acceptance must
+//!    never claim more than the disk holds. [`Ready::messages`] refuses to hand the
+//!    messages out while the state is still in the `Ready`.
 //! 4. **Send**: then send [`Ready::messages`]; loss, delay, duplication and reordering are
 //!    fine, the protocol copes.
 //! 5. **Report**: [`Ready::commit`] is a config this node committed or learned to be
@@ -52,10 +53,10 @@
 //! let members = [NodeId(0), NodeId(1), NodeId(2)];
 //! let params = Params::new(NodeId(0), members, Design::Fenced, 1).unwrap();
 //! let mut node = NodeState::settled(&params, Settings::default(), NodeId(0));
-//! let ready = node.step(&params, Input::Tick).unwrap();
-//! // Heartbeats to both peers; nothing to persist on a quiet tick.
-//! assert_eq!(ready.messages.len(), 2);
-//! assert!(ready.persist.is_none());
+//! let mut ready = node.step(&params, Input::Tick).unwrap();
+//! // Nothing to persist on a quiet tick, so the heartbeats to both peers may go at once.
+//! assert!(ready.take_persist().is_none());
+//! assert_eq!(ready.messages().unwrap().len(), 2);
 //! ```
 
 #![warn(missing_docs, unreachable_pub)]
@@ -80,6 +81,8 @@ pub use config::{ClusterConfig, FailoverRecord, Membership, Rebalance, Settings,
 pub use detector::{Detector, Health};
 pub use ids::{Boot, NodeId, Revision, Term, Ticks};
 pub use message::{Message, Office, Outgoing};
-pub use node::{Commit, Event, Input, NodeState, Persistent, Ready, RestartError, Role, StepError};
+pub use node::{
+    Commit, Event, Input, NodeState, Persistent, Ready, RestartError, Role, StepError, Unpersisted,
+};
 pub use params::{Design, Params, ParamsError};
 pub use rules::Blocked;

@@ -3,7 +3,7 @@
 //! drives the real `NodeState::step` and checks what the cluster committed.
 
 use failover_core::{
-    AdminCommand, Commit, Design, Input, Membership, Message, NodeId, NodeState, Params,
+    AdminCommand, Commit, Design, Input, Membership, Message, NodeId, NodeState, Outgoing, Params,
     Persistent, Ready, Role, Settings,
 };
 use std::collections::{BTreeSet, VecDeque};
@@ -48,12 +48,13 @@ impl Cluster {
     }
 
     fn apply(&mut self, from: usize, ready: Ready) {
-        for out in ready.messages {
+        let taken = take(ready);
+        for out in taken.messages {
             if !self.cut.contains(&(from, out.to.0 as usize)) {
                 self.inbox.push_back((NodeId(from as u16), out.to, out.msg));
             }
         }
-        self.commits.extend(ready.commit);
+        self.commits.extend(taken.commit);
     }
 
     fn step(&mut self, node: usize, input: Input) {
@@ -75,12 +76,12 @@ impl Cluster {
     }
 
     /// `node` takes one message; what it answers is returned, not delivered.
-    fn receive(&mut self, node: usize, from: u16, msg: Message) -> Ready {
+    fn receive(&mut self, node: usize, from: u16, msg: Message) -> Taken {
         let input = Input::Message {
             from: NodeId(from),
             msg,
         };
-        self.nodes[node].step(&self.params[node], input).unwrap()
+        take(self.nodes[node].step(&self.params[node], input).unwrap())
     }
 
     fn round(&mut self, awake: &[usize]) {
@@ -105,6 +106,23 @@ impl Cluster {
             .iter()
             .filter(|c| c.by == NodeId(node as u16) && !c.learned)
             .count()
+    }
+}
+
+/// A step's output taken apart in the contract's order: the state to persist first.
+struct Taken {
+    persist: Option<Persistent>,
+    messages: Vec<Outgoing>,
+    commit: Option<Commit>,
+}
+
+fn take(mut ready: Ready) -> Taken {
+    let persist = ready.take_persist();
+    let messages = ready.messages().expect("the state was taken first");
+    Taken {
+        persist,
+        messages,
+        commit: ready.commit,
     }
 }
 
@@ -489,4 +507,24 @@ fn a_state_of_other_members_is_not_restarted() {
         }
     );
     assert!(NodeState::restart(&c.params[0], c.nodes[0].persistent.clone()).is_ok());
+}
+
+#[test]
+fn a_vote_cannot_be_taken_out_before_its_promise() {
+    let mut c = Cluster::three();
+    c.nodes[1].leader = None;
+    let input = Input::Message {
+        from: NodeId(2),
+        msg: Message::RequestVote { term: 5 },
+    };
+    let mut ready = c.nodes[1].step(&c.params[1], input).unwrap();
+    assert_eq!(ready.messages(), Err(failover_core::Unpersisted));
+    let promise = ready
+        .take_persist()
+        .expect("a vote is a promise to persist");
+    assert_eq!(promise.promised, 5);
+    let messages = ready
+        .messages()
+        .expect("released once the promise is taken");
+    assert!(matches!(messages[0].msg, Message::Vote { term: 5, .. }));
 }

@@ -391,24 +391,26 @@ impl Driver {
     fn feed(&mut self, input: Input) -> Result<Result<Ready, StepError>, Fatal> {
         debug!(target: CORE_TARGET, input = %json(&input), "input");
         let tick = input == Input::Tick;
-        let ready = match self.core.step(&self.params, input) {
+        let mut ready = match self.core.step(&self.params, input) {
             Ok(ready) => ready,
             Err(e) => {
                 debug!(target: CORE_TARGET, refused = %e, "refused");
                 return Ok(Err(e));
             }
         };
-        if let Some(state) = &ready.persist {
-            debug!(target: CORE_TARGET, persist = %json(state), "persist");
+        let changed = !ready.is_empty();
+        if let Some(state) = ready.take_persist() {
+            debug!(target: CORE_TARGET, persist = %json(&state), "persist");
             let started = Instant::now();
-            self.storage.save(state)?;
+            self.storage.save(&state)?;
             self.metrics
                 .persist_seconds
                 .observe(started.elapsed().as_secs_f64());
         }
-        for out in &ready.messages {
+        let messages = ready.messages().expect("the state was written above");
+        for out in messages {
             debug!(target: CORE_TARGET, to = out.to.0, msg = %json(&out.msg), "send");
-            self.transport.send(out.to, out.msg.clone());
+            self.transport.send(out.to, out.msg);
         }
         for event in &ready.events {
             debug!(target: CORE_TARGET, event = %json(event), "event");
@@ -423,7 +425,7 @@ impl Driver {
         self.settle_waiters();
         // A heartbeat that changes nothing shows first at the next tick: most steps are
         // such heartbeats, and building the status for each would be work for nobody.
-        if tick || !ready.is_empty() {
+        if tick || changed {
             self.publish();
         }
         Ok(Ok(ready))

@@ -14,7 +14,7 @@ use failover_impl::wire::{codec, context, seal, Envelope};
 use futures_util::SinkExt;
 use std::net::SocketAddr;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -193,16 +193,19 @@ async fn every_endpoint_but_health_needs_a_token_and_refusals_are_json() {
 }
 
 /// Floods `target` with copies of `hello` and with connections that never speak, until
-/// `stop` is set; returns the connections made.
-async fn handshake_flood(target: SocketAddr, hello: Bytes, stop: Arc<AtomicBool>) -> usize {
-    let mut made = 0;
+/// `stop` is set, counting the connections made in `made`.
+async fn handshake_flood(
+    target: SocketAddr,
+    hello: Bytes,
+    stop: Arc<AtomicBool>,
+    made: Arc<AtomicUsize>,
+) {
     let mut silent = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         let Ok(stream) = TcpStream::connect(target).await else {
             continue;
         };
-        made += 1;
-        if made % 2 == 0 {
+        if made.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
             // Holds a handshake slot for as long as the node lets it.
             silent.push(stream);
             if silent.len() > 200 {
@@ -213,7 +216,6 @@ async fn handshake_flood(target: SocketAddr, hello: Bytes, stop: Arc<AtomicBool>
             let _ = conn.send(hello.clone()).await;
         }
     }
-    made
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,19 +235,30 @@ async fn a_flood_of_replayed_and_silent_handshakes_gets_no_peer_failed_over() {
     ));
     let target = c.cluster.member(1).unwrap().listen;
     let stop = Arc::new(AtomicBool::new(false));
+    let made = Arc::new(AtomicUsize::new(0));
     let floods: Vec<_> = (0..4)
-        .map(|_| tokio::spawn(handshake_flood(target, captured.clone(), stop.clone())))
+        .map(|_| {
+            let flood = handshake_flood(target, captured.clone(), stop.clone(), made.clone());
+            tokio::spawn(flood)
+        })
         .collect();
-    // Node 3 restarts during the flood: it must reconnect through it.
+    // Node 3 restarts during the flood: it must reconnect through it. The flood goes on
+    // until it made 1,000 connections and three failover timeouts passed, whichever is
+    // later (a slow machine floods more slowly, not less).
     tokio::time::sleep(Duration::from_millis(300)).await;
     c.restart(3).await;
-    c.assert_no_failover(3, &[1, 2], c.timeout() * 3).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut made = 0;
-    for flood in floods {
-        made += flood.await.unwrap();
+    let started = Instant::now();
+    while made.load(Ordering::Relaxed) < 1000 || started.elapsed() < c.timeout() * 3 {
+        c.assert_no_failover(3, &[1, 2], c.timeout()).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the flood is too slow"
+        );
     }
-    assert!(made > 500, "the flood made {made} connections");
+    stop.store(true, Ordering::Relaxed);
+    for flood in floods {
+        flood.await.unwrap();
+    }
     let replayed = c
         .metric(1, "failover_frames_rejected_total{reason=\"bad_mac\"}")
         .await;

@@ -105,12 +105,15 @@ async fn a_recorded_run_replays_through_the_core_step_by_step() {
                     refused: true,
                     ..Step::default()
                 },
-                Ok(ready) => Step {
+                Ok(mut ready) => Step {
                     input: step.input.clone(),
                     refused: false,
-                    persist: ready.persist.map(|p| serde_json::to_value(p).unwrap()),
+                    persist: ready
+                        .take_persist()
+                        .map(|p| serde_json::to_value(p).unwrap()),
                     sends: ready
-                        .messages
+                        .messages()
+                        .expect("the state was taken")
                         .iter()
                         .map(|o| (u64::from(o.to.0), serde_json::to_value(&o.msg).unwrap()))
                         .collect(),

@@ -99,15 +99,20 @@ impl FailoverModel {
         true
     }
 
-    fn carry_out(&self, state: &mut State, node: NodeId, ready: Ready) {
+    /// The model's driver: a step's state is written by a later `Persist` action (so that
+    /// a crash can fall in between), and its messages wait for it.
+    fn carry_out(&self, state: &mut State, node: NodeId, mut ready: Ready) {
         let slot = &mut state.nodes[node.0 as usize];
-        if ready.persist.is_some() && self.setup.unsafe_send_before_persist {
+        // The state itself is the node's own persistent part, written by `persist`.
+        let must_persist = ready.take_persist().is_some();
+        let messages = ready.messages().expect("the state was taken out");
+        if must_persist && self.setup.unsafe_send_before_persist {
             slot.pending = Pending::Persist(Vec::new());
-            self.send(state, node, ready.messages);
-        } else if ready.persist.is_some() {
-            slot.pending = Pending::Persist(ready.messages);
+            self.send(state, node, messages);
+        } else if must_persist {
+            slot.pending = Pending::Persist(messages);
         } else {
-            self.send(state, node, ready.messages);
+            self.send(state, node, messages);
         }
     }
 
