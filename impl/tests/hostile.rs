@@ -81,7 +81,7 @@ async fn connection_floods_cannot_keep_the_orchestrator_from_persisting() {
     let mut turned_away = 0.0;
     for reason in ["evicted", "socket_limit"] {
         let series = format!("failover_admin_refused_total{{reason=\"{reason}\"}}");
-        turned_away += c.metric(1, &series).await;
+        turned_away += c.count(1, &series).await;
     }
     assert!(
         turned_away >= (1000 - MAX_CONNECTIONS) as f64,

@@ -176,6 +176,22 @@ impl TestCluster {
         }
     }
 
+    /// The `/metrics` value of a series, 0 if the node has not counted any yet (labelled
+    /// counters appear with their first count).
+    pub async fn count(&self, id: u16, series: &str) -> f64 {
+        let text = self.cluster.client().metrics(self.admin(id)).await.unwrap();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| {
+                l.strip_prefix(series)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0.0)
+    }
+
     /// The `/metrics` value of a series; panics if the node does not export it.
     pub async fn metric(&self, id: u16, series: &str) -> f64 {
         let text = self.cluster.client().metrics(self.admin(id)).await.unwrap();
