@@ -48,7 +48,7 @@ mod tests {
         let members = [NodeId(0), NodeId(1), NodeId(2)];
         let params = Params::new(NodeId(1), members, Design::Fenced, 1).unwrap();
         let config = ClusterConfig::initial(members, Settings::default());
-        let mut detector = Detector::new(members);
+        let mut detector = Detector::new(members, 0);
         let all = |_| true;
         assert_eq!(master(&params, &config, &detector, all), NodeId(0));
         assert_eq!(
@@ -68,7 +68,7 @@ mod tests {
         let mut params = Params::new(NodeId(0), [NodeId(0), NodeId(1)], Design::Poc, 1).unwrap();
         params.members.insert(NodeId(1), 5);
         let config = ClusterConfig::initial([NodeId(0), NodeId(1)], Settings::default());
-        let detector = Detector::new([NodeId(1)]);
+        let detector = Detector::new([NodeId(1)], 0);
         assert_eq!(master(&params, &config, &detector, |_| true), NodeId(1));
     }
 }

@@ -150,7 +150,7 @@ impl NodeState {
             .candidate(self.threshold(), Ticks::MAX, active);
         if candidate.is_none() {
             // Say why a node that is due is not failed over: others are down with it.
-            for node in self.detector.down_set() {
+            for node in self.detector.down_set(self.threshold()) {
                 if active(node) && self.detector.health(node, self.threshold()) == Health::Failover
                 {
                     let reason = Blocked::OthersDown;

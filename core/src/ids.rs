@@ -22,7 +22,7 @@ pub type Term = u32;
 /// Revision of the cluster config; every change increments it.
 pub type Revision = u32;
 
-/// Number of detection ticks (the unit of time inside `core`).
+/// Number of ticks, heartbeat periods (the unit of time inside `core`).
 pub type Ticks = u32;
 
 /// Identity of one life of a node's disk: 0 for the disk a node was created with, a fresh

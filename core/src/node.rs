@@ -2,7 +2,7 @@
 //! [`Ready`] of what the driver must do.
 //!
 //! Calling contract (the driver MUST follow it):
-//! 1. Feed inputs one at a time: `Tick` once per detection interval, every message, every
+//! 1. Feed inputs one at a time: `Tick` once per heartbeat period, every message, every
 //!    `nodedown`, every admin command.
 //! 2. If `Ready::persist` is set, write it durably **before** sending any of
 //!    `Ready::messages`; until then feed no other input. Messages may be sent in any order,
@@ -89,7 +89,8 @@ pub enum Role {
 /// One input of a node.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Input {
-    /// One detection interval elapsed.
+    /// One heartbeat period elapsed: the node sends its heartbeat and counts the peers it
+    /// did not hear from.
     Tick,
     /// A message from a peer.
     Message {
@@ -337,7 +338,7 @@ impl NodeState {
     fn start(params: &Params, persistent: Persistent) -> Self {
         NodeState {
             persistent,
-            detector: Detector::new(params.peers()),
+            detector: Detector::new(params.peers(), params.tolerated_misses),
             registry: Registry::default(),
             role: Role::Follower,
             seen_term: 0,

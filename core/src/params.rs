@@ -83,6 +83,11 @@ pub struct Params {
     pub design: Design,
     /// A peer silent for this many ticks no longer counts for master choice.
     pub master_ticks: Ticks,
+    /// Missed heartbeats in a row that still count as up (see [`crate::detector`]): a
+    /// driver whose nodes' tick phases drift sets 1, so a heartbeat that lands just after
+    /// a tick is no flap. The tolerated ticks still count towards the failover timeout.
+    #[serde(default)]
+    pub tolerated_misses: Ticks,
 }
 
 impl Params {
@@ -98,6 +103,7 @@ impl Params {
             members: members.into_iter().map(|n| (n, 0)).collect(),
             design,
             master_ticks,
+            tolerated_misses: 0,
         };
         params.validate()?;
         Ok(params)
@@ -112,6 +118,21 @@ impl Params {
             return Err(ParamsError::ZeroMasterTicks);
         }
         Ok(())
+    }
+
+    /// The same parameters with `node`'s master priority set to `priority` (higher wins,
+    /// then the lower id). A node that is not a member is ignored.
+    pub fn with_priority(mut self, node: NodeId, priority: u32) -> Self {
+        if let Some(p) = self.members.get_mut(&node) {
+            *p = priority;
+        }
+        self
+    }
+
+    /// The same parameters with `misses` missed heartbeats in a row tolerated.
+    pub fn with_tolerated_misses(mut self, misses: Ticks) -> Self {
+        self.tolerated_misses = misses;
+        self
     }
 
     /// The other members.

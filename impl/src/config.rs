@@ -237,18 +237,18 @@ impl NodeConfig {
 
     /// The core's static parameters.
     pub fn params(&self) -> Params {
-        let mut members: std::collections::BTreeMap<NodeId, u32> = self
-            .peers
-            .iter()
-            .map(|p| (NodeId(p.id), p.priority))
-            .collect();
-        members.insert(self.node_id(), self.priority);
-        Params {
-            id: self.node_id(),
-            members,
-            design: self.design,
-            master_ticks: self.master_ticks(),
+        let members = self.peers.iter().map(|p| NodeId(p.id));
+        let members = std::iter::once(self.node_id()).chain(members);
+        let mut params = Params::new(self.node_id(), members, self.design, self.master_ticks())
+            .expect("a validated config names this node and a master timeout of 1 tick or more")
+            // The nodes' heartbeat periods drift against each other: a heartbeat that lands
+            // just after a tick is late, not lost.
+            .with_tolerated_misses(1)
+            .with_priority(self.node_id(), self.priority);
+        for p in &self.peers {
+            params = params.with_priority(NodeId(p.id), p.priority);
         }
+        params
     }
 
     /// The auto-failover settings a new cluster starts with.

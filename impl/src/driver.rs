@@ -309,18 +309,10 @@ impl Driver {
         let mut tick = tokio::time::interval(self.heartbeat);
         // After a pause, tick once, not once per missed interval.
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The core sends a heartbeat each tick; a second one half a tick later means a peer's
-        // detection interval holds one even when the two nodes' ticks drift by up to half a
-        // tick. Without it, scheduling jitter makes a live peer look down every other tick,
-        // and each such flap restarts the failover count of a really dead node.
-        let half = tokio::time::Instant::now() + self.heartbeat / 2;
-        let mut mid_tick = tokio::time::interval_at(half, self.heartbeat);
-        mid_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 _ = tick.tick() => self.on_tick()?,
-                _ = mid_tick.tick() => self.extra_heartbeat(),
                 Some(event) = net.recv() => self.on_net(event)?,
                 Some(command) = commands.recv() => self.on_command(command)?,
                 _ = &mut stop => return Ok(()),
@@ -340,14 +332,6 @@ impl Driver {
                 .set(now.duration_since(*heard).as_secs_f64());
         }
         Ok(())
-    }
-
-    fn extra_heartbeat(&self) {
-        let heartbeat = self.core.heartbeat(&self.params);
-        for peer in self.params.peers() {
-            debug!(target: CORE_TARGET, to = peer.0, msg = %json(&heartbeat), extra = true, "send");
-            self.transport.send(peer, heartbeat.clone());
-        }
     }
 
     fn on_net(&mut self, event: NetEvent) -> Result<(), Fatal> {

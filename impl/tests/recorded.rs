@@ -43,9 +43,6 @@ fn steps(log: &str) -> Vec<Step> {
             });
             continue;
         }
-        if line["fields"]["extra"] == true {
-            continue; // the driver's mid-tick heartbeat copy, not a core output
-        }
         let Some(step) = steps.last_mut() else {
             continue;
         };

@@ -219,7 +219,7 @@ impl Report {
 pub fn describe_bounds(setup: &Setup) -> String {
     let b = &setup.bounds;
     let mut s = format!(
-        "start {} · network {} (links hold {}) · clean {} · unclean {} · restarts {} · disk losses {} · pauses {} · losses {} · duplicates {} · link drops {} · late heartbeats {} · partitions {} · one-way cuts {} · rebalances {} ({} steps, canAbortRebalance {}) · resets {} · settings changes {} · max term {} · max revision {} · max depth {} · timeout {} ticks · master {} ticks · max count {}",
+        "start {} · network {} (links hold {}) · clean {} · unclean {} · restarts {} · disk losses {} · pauses {} · losses {} · duplicates {} · link drops {} · late heartbeats {} · partitions {} · one-way cuts {} · rebalances {} ({} steps, canAbortRebalance {}) · resets {} · settings changes {} · max term {} · max revision {} · max depth {} · timeout {} ticks · master {} ticks · tolerated misses {} · max count {}",
         setup.start,
         setup.network,
         setup.link_capacity,
@@ -244,6 +244,7 @@ pub fn describe_bounds(setup: &Setup) -> String {
         setup.max_depth,
         setup.timeout_ticks,
         setup.master_ticks,
+        setup.tolerated_misses,
         setup.max_count
     );
     if setup.timing == crate::setup::Timing::Timed {

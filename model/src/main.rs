@@ -184,6 +184,10 @@ struct ModelArgs {
     /// check-quorum).
     #[arg(long)]
     master_ticks: Option<u32>,
+    /// Missed heartbeats in a row that a detector still counts as up (the implementation
+    /// tolerates 1).
+    #[arg(long)]
+    tolerated_misses: Option<u32>,
     /// Failover quota.
     #[arg(long)]
     max_count: Option<u32>,
@@ -239,6 +243,7 @@ impl ModelArgs {
         set!(s.max_depth, self.max_depth);
         set!(s.timeout_ticks, self.timeout_ticks);
         set!(s.master_ticks, self.master_ticks);
+        set!(s.tolerated_misses, self.tolerated_misses);
         set!(s.max_count, self.max_count);
         set!(s.net_tick_ticks, self.net_tick);
         set!(s.slack_ticks, self.slack);

@@ -44,6 +44,7 @@ impl FailoverModel {
                     setup.master_ticks,
                 )
                 .expect("model parameters are valid")
+                .with_tolerated_misses(setup.tolerated_misses)
             })
             .collect();
         let settings = Settings {
@@ -537,12 +538,18 @@ impl Model for FailoverModel {
             Action::Advance { late, .. } => {
                 state.now += 1;
                 self.observe_clock(&mut state);
-                if let Some((node, peer)) = late {
+                // A late heartbeat that the detector tolerates (the first of a row, with a
+                // master timeout longer than a tick) is no fault: the peer still counts as
+                // up and as heard, so every time bound stays armed.
+                let tolerated = late.is_some_and(|(node, peer)| {
+                    let misses = u32::from(self.silence(&state.ghost, node, peer)) + 1;
+                    misses <= self.setup.tolerated_misses && misses < self.setup.master_ticks
+                });
+                if let Some((node, peer)) = late.filter(|_| !tolerated) {
                     // A false suspicion: the failover bounds promise nothing about the two
                     // nodes it touches, and `node` may count too few peers to hold office.
                     // The suspected `peer` keeps its office: one follower's doubt must not
                     // depose an orchestrator the others hear.
-                    state.spent.late_heartbeats += 1;
                     state.ghost.disturbed.extend([node, peer]);
                     state.ghost.office_disturbed.insert(node);
                     state.ghost.watch = None;
@@ -562,7 +569,10 @@ impl Model for FailoverModel {
                         (n, heard)
                     })
                     .collect();
-                if let Some((_, peer)) = late {
+                if late.is_some() {
+                    state.spent.late_heartbeats += 1;
+                }
+                if let Some((_, peer)) = late.filter(|_| !tolerated) {
                     // Together with a cut, the late heartbeat may leave `peer` heard by
                     // too few to keep office this tick.
                     let heard_by = 1 + hearing.iter().filter(|(_, h)| h.contains(&peer)).count();

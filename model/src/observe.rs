@@ -193,7 +193,7 @@ impl FailoverModel {
         usize::from(self.setup.nodes) / 2 + 1
     }
 
-    fn silence(&self, ghost: &Ghost, observer: NodeId, peer: NodeId) -> u8 {
+    pub(crate) fn silence(&self, ghost: &Ghost, observer: NodeId, peer: NodeId) -> u8 {
         ghost.silence[usize::from(observer.0) * usize::from(self.setup.nodes) + usize::from(peer.0)]
     }
 

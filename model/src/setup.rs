@@ -162,6 +162,9 @@ pub struct Setup {
     pub timeout_ticks: Ticks,
     /// Master-liveness timeout in ticks (also the check-quorum window).
     pub master_ticks: Ticks,
+    /// Missed heartbeats in a row that a node's detector still counts as up.
+    #[serde(default)]
+    pub tolerated_misses: Ticks,
     /// Failover quota.
     pub max_count: u32,
     /// `canAbortRebalance` at the start.
@@ -235,6 +238,7 @@ impl Setup {
             max_depth: 400,
             timeout_ticks,
             master_ticks: 1,
+            tolerated_misses: 0,
             max_count: 1,
             can_abort_rebalance: false,
             rebalance_steps: 2,
@@ -269,6 +273,9 @@ impl Setup {
         }
         if self.master_ticks == 0 || self.master_ticks > 20 {
             return Err("--master-ticks must be between 1 and 20".into());
+        }
+        if self.tolerated_misses > 5 {
+            return Err("--tolerated-misses must be at most 5".into());
         }
         if self.max_count == 0 {
             return Err("--max-count must be at least 1".into());

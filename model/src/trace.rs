@@ -129,17 +129,13 @@ pub fn describe_changes(model: &FailoverModel, before: &State, after: &State) ->
                 None => "registry: no owner".into(),
             });
         }
-        if o.detector.down_set() != n.detector.down_set()
-            || o.detector
-                .down_set()
+        let counts = |d: &failover_core::Detector| -> Vec<(NodeId, u32)> {
+            d.silent().map(|p| (p, d.down_ticks(p))).collect()
+        };
+        if counts(&o.detector) != counts(&n.detector) {
+            let counts: Vec<String> = counts(&n.detector)
                 .iter()
-                .any(|p| o.detector.down_ticks(*p) != n.detector.down_ticks(*p))
-        {
-            let counts: Vec<String> = n
-                .detector
-                .down_set()
-                .iter()
-                .map(|p| format!("{p}:{}", n.detector.down_ticks(*p)))
+                .map(|(p, ticks)| format!("{p}:{ticks}"))
                 .collect();
             facts.push(if counts.is_empty() {
                 "sees everyone up".into()

@@ -261,6 +261,19 @@ seeded! {
         flags: &["--timing", "timed"],
         expect: "no premature failover",
     };
+    // A live node's late heartbeat, tolerated by its health but not by the rule for
+    // several down nodes, restarts the count of a really dead node.
+    #[ignore]
+    tolerance_ignored_by_the_down_set: Bug {
+        name: "tolerance-ignored-by-the-down-set",
+        edits: &[(
+            "core/src/detector.rs",
+            "active(*p) && counts.get(p).is_some_and(|t| *t > tolerated)",
+            "active(*p) && counts.get(p).is_some_and(|t| *t > 0)",
+        )],
+        flags: &["--timing", "timed", "--timeout-ticks", "4", "--master-ticks", "2", "--tolerated-misses", "1", "--slack", "1", "--horizon", "9", "--late-heartbeats", "1", "--pauses", "0", "--losses", "0", "--partitions", "0", "--rebalances", "0"],
+        expect: "orchestrator failed over in time",
+    };
     no_leader_stickiness: Bug {
         name: "no-leader-stickiness",
         edits: &[(FENCED, "            && self.heard_leader(params, Some(candidate)).is_none()\n", "\n")],

@@ -114,10 +114,12 @@ fn a_cluster_starting_from_empty_disks_elects_and_fails_over() {
 
 #[test]
 fn the_implementations_timeouts_reach_the_grace_ticks() {
-    // Timed with the implementation's ratio: timeout 10 heartbeats, master timeout 5.
+    // Timed with the implementation's ratio: timeout 10 heartbeats, master timeout 5, one
+    // missed heartbeat tolerated.
     let mut s = fenced(Timing::Timed);
     s.timeout_ticks = 10;
     s.master_ticks = 5;
+    s.tolerated_misses = 1;
     s.horizon = 16;
     s.max_term = u32::from(s.horizon) * 3 + 2;
     s.bounds.losses = 0;
@@ -129,6 +131,30 @@ fn the_implementations_timeouts_reach_the_grace_ticks() {
     assert_has(&report, ORCHESTRATOR_IN_TIME, Status::Holds);
     for name in [ORCHESTRATOR_FAILED_OVER, OTHER_FAILED_OVER] {
         assert_has(&report, name, Status::Witnessed);
+    }
+}
+
+#[test]
+fn a_tolerated_late_heartbeat_delays_no_failover() {
+    // Timed, with the implementation's tolerance of one missed heartbeat: a live node's
+    // late heartbeat while another node is down is no fault, so every deadline stays armed
+    // (slack 1 tick); two late heartbeats in a row are a false suspicion as before.
+    let mut s = fenced(Timing::Timed);
+    s.timeout_ticks = 4;
+    s.master_ticks = 2;
+    s.tolerated_misses = 1;
+    s.slack_ticks = 1;
+    s.horizon = 9;
+    s.max_term = u32::from(s.horizon) * 3 + 2;
+    s.bounds.pauses = 0;
+    s.bounds.losses = 0;
+    s.bounds.partitions = 0;
+    s.bounds.rebalances = 0;
+    s.bounds.late_heartbeats = 2;
+    let report = run(&s);
+    assert_passes(&report, 4_000);
+    for name in [ORCHESTRATOR_IN_TIME, OTHER_IN_TIME, KEPT_WHILE_ABLE] {
+        assert_has(&report, name, Status::Holds);
     }
 }
 
