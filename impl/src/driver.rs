@@ -14,6 +14,7 @@ use failover_core::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -223,6 +224,8 @@ pub struct Driver {
     pending_since: Option<(Term, Revision, Instant)>,
     /// The orchestrator last reported (a change is logged).
     orchestrator_seen: Option<u16>,
+    /// Each peer's heartbeat-lag gauge, looked up once.
+    lag_gauges: BTreeMap<NodeId, prometheus_client::metrics::gauge::Gauge<f64, AtomicU64>>,
 }
 
 /// A fatal driver error: the node stops rather than send what it could not persist.
@@ -287,6 +290,7 @@ impl Driver {
             committed,
             pending_since,
             orchestrator_seen: None,
+            lag_gauges: BTreeMap::new(),
         };
         driver.publish();
         let handle = NodeHandle {
@@ -306,9 +310,16 @@ impl Driver {
         mut commands: mpsc::Receiver<Command>,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), Fatal> {
-        let mut tick = tokio::time::interval(self.heartbeat);
-        // After a pause, tick once, not once per missed interval.
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Ticks fall on whole multiples of the period on the wall clock, so the nodes of a
+        // cluster whose clocks agree send their heartbeats together and each wakes to
+        // read many at once, not once per peer. Nothing depends on it but cost: a skewed
+        // clock only spreads the heartbeats out again.
+        let period = self.heartbeat.as_millis().max(1) as u64;
+        let phase = Duration::from_millis(period - unix_ms() % period);
+        let mut tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + phase, self.heartbeat);
+        // After a pause, tick once, not once per missed interval, and keep the phase.
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -326,10 +337,13 @@ impl Driver {
         }
         let now = Instant::now();
         for (peer, heard) in &self.last_heard {
-            self.metrics
-                .heartbeat_lag
-                .get_or_create(&vec![("peer", peer.0.to_string())])
-                .set(now.duration_since(*heard).as_secs_f64());
+            let gauge = self.lag_gauges.entry(*peer).or_insert_with(|| {
+                self.metrics
+                    .heartbeat_lag
+                    .get_or_create(&vec![("peer", peer.0.to_string())])
+                    .clone()
+            });
+            gauge.set(now.duration_since(*heard).as_secs_f64());
         }
         Ok(())
     }

@@ -169,11 +169,19 @@ fn main() -> ExitCode {
             );
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    // A node's work is small and bursty: one thread wakes far less often than a pool,
+    // which is what lets many nodes share a machine (a late tick that this costs is one
+    // tolerated missed heartbeat at the peers). The tools keep two threads.
+    let runtime = match cli.command {
+        Top::Node { .. } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
+    }
+    .expect("tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
