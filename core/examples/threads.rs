@@ -8,7 +8,7 @@
 //! Run it with `cargo run -p failover-core --example threads`.
 
 use failover_core::{
-    Commit, Design, Input, Membership, Message, NodeId, NodeState, Params, Persistent, Settings,
+    Commit, Design, Membership, Message, Node, NodeId, Params, Persistent, Settings,
 };
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -37,23 +37,18 @@ fn params(id: u16) -> Params {
 }
 
 /// Runs one node until it crashes; returns its disk, as a crash would leave it.
-fn run(
-    params: Params,
-    mut node: NodeState,
-    inbox: Receiver<Inbox>,
-    net: Network,
-    reports: Reports,
-) -> Persistent {
-    let mut disk = node.persistent.clone();
+fn run(mut node: Node, inbox: Receiver<Inbox>, net: Network, reports: Reports) -> Persistent {
+    // A new node's state is on its disk before it first steps.
+    let mut disk = node.persistent().clone();
     for input in inbox {
-        let input = match input {
-            Inbox::Tick => Input::Tick,
-            Inbox::Message { from, msg } => Input::Message { from, msg },
+        let mut ready = match input {
+            Inbox::Tick => node.tick(),
+            Inbox::Message { from, msg } => match node.receive(from, msg) {
+                Ok(ready) => ready,
+                // A message from a stranger changes nothing.
+                Err(_unknown_peer) => continue,
+            },
             Inbox::Crash => return disk,
-        };
-        // A refused input (an unknown peer, a bad admin command) changes nothing.
-        let Ok(mut ready) = node.step(&params, input) else {
-            continue;
         };
         // 1. Persist first: no message of this step may leave before its state is durable.
         if let Some(state) = ready.take_persist() {
@@ -64,24 +59,24 @@ fn run(
         for out in ready.messages().expect("persisted above") {
             if let Some(Some(peer)) = peers.get(usize::from(out.to.0)) {
                 let _ = peer.send(Inbox::Message {
-                    from: params.id,
+                    from: node.id(),
                     msg: out.msg,
                 });
             }
         }
         // 3. Then report what was committed (by this node or learned from a peer).
         if let Some(commit) = ready.commit {
-            let _ = reports.send((params.id, commit));
+            let _ = reports.send((node.id(), commit));
         }
     }
     disk
 }
 
-fn start(id: u16, node: NodeState, net: &Network, reports: &Reports) -> JoinHandle<Persistent> {
+fn start(node: Node, net: &Network, reports: &Reports) -> JoinHandle<Persistent> {
     let (tx, rx) = channel();
-    net.lock().unwrap()[usize::from(id)] = Some(tx);
+    net.lock().unwrap()[usize::from(node.id().0)] = Some(tx);
     let (net, reports) = (net.clone(), reports.clone());
-    std::thread::spawn(move || run(params(id), node, rx, net, reports))
+    std::thread::spawn(move || run(node, rx, net, reports))
 }
 
 /// The clock: one tick to every running node per `TICK`, until `done` says stop.
@@ -128,8 +123,7 @@ fn main() {
     let mut handles: Vec<_> = (0..NODES)
         .map(|id| {
             start(
-                id,
-                NodeState::settled(&params(id), settings, NodeId(0)),
+                Node::settled(params(id), settings, NodeId(0)),
                 &net,
                 &reports,
             )
@@ -165,17 +159,10 @@ fn main() {
 
     println!(
         "node 0 restarts from its disk (revision {})",
-        disk.config.revision
+        disk.config().revision
     );
-    handles.insert(
-        0,
-        start(
-            0,
-            NodeState::restart(&params(0), disk).expect("its own disk"),
-            &net,
-            &reports,
-        ),
-    );
+    let restarted = Node::restart(params(0), disk).expect("its own disk");
+    handles.insert(0, start(restarted, &net, &reports));
     let learned = tick_until(&net, &commits, Duration::from_secs(5), |by, c| {
         by == NodeId(0) && c.config.membership[&NodeId(0)] == Membership::FailedOver
     });

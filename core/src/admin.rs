@@ -3,13 +3,16 @@
 
 use crate::config::SettingsChange;
 use crate::ids::NodeId;
-use crate::node::{NodeState, Ready, Role, StepError};
 use crate::params::{Design, Params};
+use crate::ready::Ready;
 use crate::rebalance;
+use crate::state::{NodeState, Role};
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 /// An administrator's command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[non_exhaustive]
 pub enum AdminCommand {
     /// Changes some auto-failover settings; the rest stay as the config has them.
@@ -67,37 +70,37 @@ impl NodeState {
         params: &Params,
         command: AdminCommand,
         ready: &mut Ready,
-    ) -> Result<(), StepError> {
+    ) -> Result<(), AdminRefusal> {
         let not_orchestrator = || AdminRefusal::NotOrchestrator(self.orchestrator(params));
         if self.persistent.rejoining {
-            return Err(not_orchestrator().into());
+            return Err(not_orchestrator());
         }
         if !self.active(params) {
-            return Err(AdminRefusal::FailedOver.into());
+            return Err(AdminRefusal::FailedOver);
         }
         let term = match params.design {
             Design::Fenced => match &self.role {
                 Role::Leader {
                     proposal: Some(_), ..
-                } => return Err(AdminRefusal::Busy.into()),
+                } => return Err(AdminRefusal::Busy),
                 Role::Leader { term, .. } if self.config().orchestrator == Some(params.id) => *term,
-                _ => return Err(not_orchestrator().into()),
+                _ => return Err(not_orchestrator()),
             },
             Design::Legacy | Design::Poc if self.is_orchestrator(params) => 0,
-            Design::Legacy | Design::Poc => return Err(not_orchestrator().into()),
+            Design::Legacy | Design::Poc => return Err(not_orchestrator()),
         };
         let mut next = self.config().next_revision();
         match command {
             AdminCommand::ChangeSettings(change) => {
                 if change.is_empty() {
-                    return Err(AdminRefusal::NothingToChange.into());
+                    return Err(AdminRefusal::NothingToChange);
                 }
                 let settings = change.apply(next.settings);
                 if settings.timeout_ticks == 0 {
-                    return Err(AdminRefusal::ZeroTimeout.into());
+                    return Err(AdminRefusal::ZeroTimeout);
                 }
                 if settings.max_count == 0 {
-                    return Err(AdminRefusal::ZeroMaxCount.into());
+                    return Err(AdminRefusal::ZeroMaxCount);
                 }
                 next.settings = settings;
             }
@@ -107,16 +110,16 @@ impl NodeState {
             }
             AdminCommand::StartRebalance { steps } => {
                 if steps == 0 {
-                    return Err(AdminRefusal::ZeroSteps.into());
+                    return Err(AdminRefusal::ZeroSteps);
                 }
                 if next.rebalance.is_some() {
-                    return Err(AdminRefusal::RebalanceRunning.into());
+                    return Err(AdminRefusal::RebalanceRunning);
                 }
                 rebalance::start(&mut next, params.id, term, steps);
             }
             AdminCommand::StopRebalance => {
                 if next.rebalance.is_none() {
-                    return Err(AdminRefusal::NoRebalance.into());
+                    return Err(AdminRefusal::NoRebalance);
                 }
                 next.rebalance = None;
             }

@@ -4,6 +4,7 @@
 //! at a majority.
 
 use crate::ids::{Boot, NodeId, Revision, Term, Ticks};
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
@@ -13,7 +14,9 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 /// Whether a node still serves data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
 pub enum Membership {
     /// The node is part of the cluster.
     Active,
@@ -21,8 +24,18 @@ pub enum Membership {
     FailedOver,
 }
 
+impl fmt::Display for Membership {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Membership::Active => "active",
+            Membership::FailedOver => "failed over",
+        })
+    }
+}
+
 /// Auto-failover settings, as the administrator sets them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Settings {
     /// Auto-failover on or off.
     pub enabled: bool,
@@ -32,7 +45,7 @@ pub struct Settings {
     pub max_count: u32,
     /// `canAbortRebalance`: when on, a failover stops a running rebalance in the same
     /// commit; when off, a running rebalance blocks failovers until it ends.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub can_abort_rebalance: bool,
 }
 
@@ -49,7 +62,8 @@ impl Default for Settings {
 
 /// A change of some settings; the others stay as the config has them when the change is
 /// applied (so two partial changes never undo each other).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct SettingsChange {
     /// Auto-failover on or off.
     pub enabled: Option<bool>,
@@ -79,7 +93,8 @@ impl SettingsChange {
 }
 
 /// One committed auto-failover.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct FailoverRecord {
     /// The node that was failed over.
     pub node: NodeId,
@@ -96,7 +111,8 @@ pub struct FailoverRecord {
 /// A running rebalance. It belongs to the term of the orchestrator that runs it and moves
 /// data only through committed steps: each step is a config change of its own, committed
 /// at a majority in that term, so an orchestrator that lost its term can move nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Rebalance {
     /// The orchestrator that runs it.
     pub runner: NodeId,
@@ -110,7 +126,8 @@ pub struct Rebalance {
 
 /// The cluster config. `fenced` orders configs by the term that accepted them, then by
 /// revision (see [`crate::quorum`]).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ClusterConfig {
     /// Incremented by every change.
     pub revision: Revision,
@@ -129,12 +146,12 @@ pub struct ClusterConfig {
     /// The running rebalance, if any.
     pub rebalance: Option<Rebalance>,
     /// Version of the data map: every committed rebalance step moves data and bumps it.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub map_version: u32,
     /// Every committed failover, oldest first.
     pub history: Vec<FailoverRecord>,
     /// The disk of each node that rejoined after losing its own (others have boot 0).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub boots: BTreeMap<NodeId, Boot>,
 }
 
@@ -260,12 +277,14 @@ impl fmt::Debug for SharedConfig {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for SharedConfig {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         (**self).serialize(s)
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> Deserialize<'de> for SharedConfig {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         ClusterConfig::deserialize(d).map(SharedConfig::new)
@@ -287,9 +306,9 @@ mod tests {
         let c = SharedConfig::new(changed);
         assert_ne!(a, c);
         assert_ne!(a.digest(), c.digest());
-        let json = serde_json::to_string(&a).unwrap();
+        #[cfg(feature = "serde")]
         assert_eq!(
-            json,
+            serde_json::to_string(&a).unwrap(),
             serde_json::to_string(&*a).unwrap(),
             "serialised as the config"
         );

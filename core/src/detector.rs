@@ -12,11 +12,14 @@
 //! restarts every counter.
 
 use crate::ids::{NodeId, Ticks};
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How a peer looks to the detector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
 pub enum Health {
     /// Heard from in the last tick.
     Up,
@@ -49,7 +52,8 @@ pub fn health(ticks: Ticks, threshold: Ticks, tolerance: Ticks) -> Health {
 }
 
 /// Per-peer down counters of one node.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Detector {
     /// Missed ticks in a row per watched peer; peers at 0 are absent, so that the state
     /// stays small.
@@ -57,7 +61,7 @@ pub struct Detector {
     /// Peers heard from since the last tick.
     heard: BTreeSet<NodeId>,
     /// Missed ticks in a row that still count as up.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     tolerance: Ticks,
 }
 

@@ -20,19 +20,21 @@
 use crate::config::{ClusterConfig, SharedConfig};
 use crate::detector::Health;
 use crate::election;
+use crate::event::Event;
 use crate::ids::{NodeId, Revision, Term, Ticks};
-use crate::message::{Message, Office, Outgoing};
-use crate::node::{Event, NodeState, Ready, Role};
+use crate::message::{Message, MessageKind, Office, Outgoing};
 use crate::params::Params;
 use crate::quorum::{Election, PreElection, Proposal};
+use crate::ready::Ready;
 use crate::rules::Blocked;
+use crate::state::{NodeState, Role};
 use crate::{rebalance, rules};
 
 impl NodeState {
     /// The live orchestrator this node hears, other than `except`: the node it follows,
     /// while that node is heard, says it hears a majority, and leads (or asks for) a term
     /// not older than this node's promise. A leader hears itself.
-    pub fn heard_leader(&self, params: &Params, except: Option<NodeId>) -> Option<NodeId> {
+    pub(crate) fn heard_leader(&self, params: &Params, except: Option<NodeId>) -> Option<NodeId> {
         if self.leader_term().is_some() && except != Some(params.id) {
             return Some(params.id);
         }
@@ -506,7 +508,7 @@ impl NodeState {
         if p.rejoining {
             ready.events.push(Event::Ignored {
                 from,
-                kind: "propose",
+                kind: MessageKind::Propose,
             });
             return;
         }
@@ -531,7 +533,7 @@ impl NodeState {
         } else {
             ready.events.push(Event::Ignored {
                 from,
-                kind: "propose",
+                kind: MessageKind::Propose,
             });
         }
     }
@@ -552,7 +554,7 @@ impl NodeState {
             if !readmitted && !crate::quorum::newer(term, &config, p.accepted_term, &p.config) {
                 ready.events.push(Event::Ignored {
                     from,
-                    kind: "commit",
+                    kind: MessageKind::Commit,
                 });
                 return;
             }
@@ -586,7 +588,7 @@ impl NodeState {
         } else {
             ready.events.push(Event::Ignored {
                 from,
-                kind: "commit",
+                kind: MessageKind::Commit,
             });
         }
     }

@@ -3,12 +3,14 @@
 
 use crate::config::SharedConfig;
 use crate::ids::{Boot, NodeId, Revision, Term};
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// What a node says of its own part in `fenced`, in each heartbeat.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
 pub enum Office {
     /// Neither candidate nor leader.
     #[default]
@@ -20,7 +22,9 @@ pub enum Office {
 }
 
 /// A message between two nodes.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
 pub enum Message {
     /// "I am alive", sent every tick: the only frame that counts for detection.
     Heartbeat {
@@ -102,26 +106,79 @@ pub enum Message {
     },
 }
 
-impl Message {
-    /// A short name for logs and traces.
-    pub fn kind(&self) -> &'static str {
+/// The kind of a [`Message`], without its contents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum MessageKind {
+    /// [`Message::Heartbeat`].
+    Heartbeat,
+    /// [`Message::PreVote`].
+    PreVote,
+    /// [`Message::PreVoteGranted`].
+    PreVoteGranted,
+    /// [`Message::RequestVote`].
+    RequestVote,
+    /// [`Message::Vote`].
+    Vote,
+    /// [`Message::Propose`].
+    Propose,
+    /// [`Message::Accepted`].
+    Accepted,
+    /// [`Message::Reject`].
+    Reject,
+    /// [`Message::Commit`].
+    Commit,
+    /// [`Message::Rejoin`].
+    Rejoin,
+}
+
+impl MessageKind {
+    /// A short name for logs, metrics and traces.
+    pub fn name(self) -> &'static str {
         match self {
-            Message::Heartbeat { .. } => "heartbeat",
-            Message::PreVote { .. } => "pre-vote",
-            Message::PreVoteGranted { .. } => "pre-vote-granted",
-            Message::RequestVote { .. } => "request-vote",
-            Message::Vote { .. } => "vote",
-            Message::Propose { .. } => "propose",
-            Message::Accepted { .. } => "accepted",
-            Message::Reject { .. } => "reject",
-            Message::Commit { .. } => "commit",
-            Message::Rejoin { .. } => "rejoin",
+            MessageKind::Heartbeat => "heartbeat",
+            MessageKind::PreVote => "pre-vote",
+            MessageKind::PreVoteGranted => "pre-vote-granted",
+            MessageKind::RequestVote => "request-vote",
+            MessageKind::Vote => "vote",
+            MessageKind::Propose => "propose",
+            MessageKind::Accepted => "accepted",
+            MessageKind::Reject => "reject",
+            MessageKind::Commit => "commit",
+            MessageKind::Rejoin => "rejoin",
+        }
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Message {
+    /// The kind of this message.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Heartbeat { .. } => MessageKind::Heartbeat,
+            Message::PreVote { .. } => MessageKind::PreVote,
+            Message::PreVoteGranted { .. } => MessageKind::PreVoteGranted,
+            Message::RequestVote { .. } => MessageKind::RequestVote,
+            Message::Vote { .. } => MessageKind::Vote,
+            Message::Propose { .. } => MessageKind::Propose,
+            Message::Accepted { .. } => MessageKind::Accepted,
+            Message::Reject { .. } => MessageKind::Reject,
+            Message::Commit { .. } => MessageKind::Commit,
+            Message::Rejoin { .. } => MessageKind::Rejoin,
         }
     }
 }
 
 /// A message to send.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Outgoing {
     /// The destination.
     pub to: NodeId,

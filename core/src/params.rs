@@ -2,16 +2,17 @@
 //! priorities, the design, and the master-liveness timeout. Validated once.
 
 use crate::ids::{NodeId, Ticks};
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 /// Which failover design a node runs (see `specs/protocol.md`).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[non_exhaustive]
 pub enum Design {
     /// Auto-failover is a singleton on the master, registered in a registry that releases a
     /// lost owner only on `nodedown`; counters start cold on every new orchestrator.
@@ -59,6 +60,7 @@ impl FromStr for Design {
 
 /// A mistake in [`Params`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParamsError {
     /// The node is not one of the members.
     #[error("node {0} is not a member of the cluster")]
@@ -72,7 +74,9 @@ pub enum ParamsError {
 }
 
 /// Static parameters of one node.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
 pub struct Params {
     /// This node.
     pub id: NodeId,
@@ -86,7 +90,7 @@ pub struct Params {
     /// Missed heartbeats in a row that still count as up (see [`crate::detector`]): a
     /// driver whose nodes' tick phases drift sets 1, so a heartbeat that lands just after
     /// a tick is no flap. The tolerated ticks still count towards the failover timeout.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub tolerated_misses: Ticks,
 }
 

@@ -9,6 +9,7 @@
 use crate::config::{ClusterConfig, SharedConfig};
 use crate::ids::{Boot, NodeId, Term};
 use crate::params::Design;
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,7 +42,8 @@ fn counted(answers: &BTreeMap<NodeId, Boot>, config: &ClusterConfig) -> usize {
 }
 
 /// Pre-votes for `term`: nobody promised anything yet.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct PreElection {
     /// The term the node would ask for.
     pub term: Term,
@@ -57,7 +59,8 @@ impl PreElection {
 }
 
 /// A candidacy for `term`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Election {
     /// The term asked for.
     pub term: Term,
@@ -109,7 +112,8 @@ impl Election {
 }
 
 /// A config proposed in the leader's term, waiting for a majority.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Proposal {
     /// The proposed config.
     pub config: SharedConfig,

@@ -6,10 +6,12 @@
 //! is the net-tick timeout later: the delay this project exists to remove.
 
 use crate::ids::NodeId;
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 /// One node's view of the registry.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Registry {
     owner: Option<NodeId>,
 }

@@ -4,11 +4,13 @@
 
 use crate::config::{ClusterConfig, FailoverRecord, Membership};
 use crate::ids::{NodeId, Term};
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Why a failover is not allowed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[non_exhaustive]
 pub enum Blocked {
     /// The target is not an active member (unknown, or already failed over).

@@ -5,10 +5,12 @@
 
 use crate::config::ClusterConfig;
 use crate::election;
+use crate::event::Event;
 use crate::ids::{NodeId, Ticks};
 use crate::message::Message;
-use crate::node::{Event, NodeState, Ready};
 use crate::params::{Design, Params};
+use crate::ready::Ready;
+use crate::state::NodeState;
 use crate::{rebalance, rules};
 
 impl NodeState {

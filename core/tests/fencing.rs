@@ -1,16 +1,15 @@
 //! `fenced` nodes on an in-memory network with directed links: the orchestrator pauses,
 //! goes deaf, or is deposed mid-rebalance; a link flaps; a node loses its disk. Each test
-//! drives the real `NodeState::step` and checks what the cluster committed.
+//! drives the real `Node` and checks what the cluster committed.
 
 use failover_core::{
-    AdminCommand, Commit, Design, Input, Membership, Message, NodeId, NodeState, Outgoing, Params,
-    Persistent, Ready, Role, Settings,
+    AdminCommand, AdminRefusal, Commit, Design, Input, Membership, Message, Node, NodeId, Outgoing,
+    Params, Persistent, Ready, Role, Settings,
 };
 use std::collections::{BTreeSet, VecDeque};
 
 struct Cluster {
-    params: Vec<Params>,
-    nodes: Vec<NodeState>,
+    nodes: Vec<Node>,
     inbox: VecDeque<(NodeId, NodeId, Message)>,
     commits: Vec<Commit>,
     /// Directed links that drop what is sent on them.
@@ -20,16 +19,14 @@ struct Cluster {
 impl Cluster {
     fn new(n: u16, settings: Settings) -> Self {
         let members: Vec<NodeId> = (0..n).map(NodeId).collect();
-        let params: Vec<Params> = members
+        let nodes = members
             .iter()
-            .map(|id| Params::new(*id, members.iter().copied(), Design::Fenced, 1).unwrap())
-            .collect();
-        let nodes = params
-            .iter()
-            .map(|p| NodeState::settled(p, settings, NodeId(0)))
+            .map(|id| {
+                let params = Params::new(*id, members.iter().copied(), Design::Fenced, 1).unwrap();
+                Node::settled(params, settings, NodeId(0))
+            })
             .collect();
         Cluster {
-            params,
             nodes,
             inbox: VecDeque::new(),
             commits: Vec::new(),
@@ -58,7 +55,7 @@ impl Cluster {
     }
 
     fn step(&mut self, node: usize, input: Input) {
-        let ready = self.nodes[node].step(&self.params[node], input).unwrap();
+        let ready = self.nodes[node].step(input).unwrap();
         self.apply(node, ready);
     }
 
@@ -81,7 +78,7 @@ impl Cluster {
             from: NodeId(from),
             msg,
         };
-        take(self.nodes[node].step(&self.params[node], input).unwrap())
+        take(self.nodes[node].step(input).unwrap())
     }
 
     fn round(&mut self, awake: &[usize]) {
@@ -157,7 +154,7 @@ fn paused_orchestrator_is_failed_over_once_and_fenced() {
     );
     // n0 resumes with its stale memory: it still thinks it leads term 1.
     let before = c.commits.len();
-    assert!(matches!(c.nodes[0].role, Role::Leader { term: 1, .. }));
+    assert!(matches!(c.nodes[0].role(), Role::Leader { term: 1, .. }));
     for _ in 0..3 {
         c.round(&[0, 1, 2]);
     }
@@ -175,7 +172,7 @@ fn paused_orchestrator_is_failed_over_once_and_fenced() {
 fn failed_over_node_restarting_with_old_state_learns_it_and_never_leads() {
     let mut c = Cluster::three();
     c.round(&[0, 1, 2]);
-    let stale = c.nodes[0].persistent.clone();
+    let stale = c.nodes[0].persistent().clone();
     for _ in 0..4 {
         c.round(&[1, 2]);
     }
@@ -184,7 +181,7 @@ fn failed_over_node_restarting_with_old_state_learns_it_and_never_leads() {
     // n0 restarts from the disk it had before its failover: it thinks it is active, and, as
     // the priority master, would ask for a term if it heard no orchestrator.
     c.inbox.clear();
-    c.nodes[0] = NodeState::restart(&c.params[0], stale).unwrap();
+    c.nodes[0] = Node::restart(c.nodes[0].params().clone(), stale).unwrap();
     let before = c.commits.len();
     for _ in 0..4 {
         c.round(&[0, 1, 2]);
@@ -207,9 +204,8 @@ fn failed_over_node_restarting_with_old_state_learns_it_and_never_leads() {
 #[test]
 fn a_brand_new_cluster_elects_one_orchestrator() {
     let mut c = Cluster::three();
-    for (i, node) in c.nodes.iter_mut().enumerate() {
-        let fresh = Persistent::fresh(&c.params[i], Settings::default());
-        *node = NodeState::restart(&c.params[i], fresh).unwrap();
+    for node in c.nodes.iter_mut() {
+        *node = Node::bootstrap(node.params().clone(), Settings::default());
     }
     for _ in 0..3 {
         c.round(&[0, 1, 2]);
@@ -264,7 +260,7 @@ fn a_flapping_link_does_not_move_the_orchestrator() {
     }
     assert_eq!(c.leaders(), vec![0]);
     assert_eq!(c.nodes[0].leader_term(), Some(1), "no term was ever raised");
-    assert_eq!(c.nodes[1].persistent.promised, 1);
+    assert_eq!(c.nodes[1].persistent().promised(), 1);
 }
 
 #[test]
@@ -354,7 +350,7 @@ fn a_node_that_lost_its_disk_votes_only_once_readmitted() {
     let mut c = Cluster::three();
     c.round(&[0, 1, 2]);
     // n2's disk is lost; it comes back blank, on a new disk.
-    c.nodes[2] = NodeState::rejoin(&c.params[2], Settings::default(), 77);
+    c.nodes[2] = Node::rejoin(c.nodes[2].params().clone(), Settings::default(), 77);
     let ready = c.receive(2, 1, Message::RequestVote { term: 9 });
     assert!(
         ready.messages.is_empty() && ready.persist.is_none(),
@@ -366,7 +362,7 @@ fn a_node_that_lost_its_disk_votes_only_once_readmitted() {
     for _ in 0..3 {
         c.round(&[0, 1, 2]);
     }
-    assert!(!c.nodes[2].persistent.rejoining, "readmitted");
+    assert!(!c.nodes[2].persistent().rejoining(), "readmitted");
     assert_eq!(c.nodes[0].config().boot_of(NodeId(2)), 77);
     assert_eq!(c.nodes[2].config(), c.nodes[0].config());
 }
@@ -407,7 +403,9 @@ fn two_configs_for_one_term_and_revision_are_never_mixed() {
 fn older_terms_are_refused() {
     let mut c = Cluster::three();
     // n1 hears no orchestrator it would wait for once its hint is gone.
-    c.nodes[1].leader = None;
+    // A node that just restarted follows nobody yet.
+    c.nodes[1] =
+        Node::restart(c.nodes[1].params().clone(), c.nodes[1].persistent().clone()).unwrap();
     let ready = c.receive(1, 2, Message::RequestVote { term: 5 });
     assert!(
         ready.persist.is_some(),
@@ -444,20 +442,17 @@ fn a_node_that_hears_its_orchestrator_refuses_to_vote() {
             promised: 1
         }
     );
-    assert_eq!(c.nodes[1].persistent.promised, 1, "nothing promised");
+    assert_eq!(c.nodes[1].persistent().promised(), 1, "nothing promised");
 }
 
 #[test]
 fn unknown_peers_and_admin_on_followers_are_rejected() {
     let mut c = Cluster::three();
     let before = c.nodes[1].clone();
-    let err = c.nodes[1]
-        .step(&c.params[1], Input::NodeDown { peer: NodeId(9) })
-        .unwrap_err();
+    let err = c.nodes[1].node_down(NodeId(9)).unwrap_err();
     assert_eq!(err.to_string(), "n9 is not a peer of this node");
-    let err = c.nodes[1]
-        .step(&c.params[1], Input::Admin(AdminCommand::ResetCount))
-        .unwrap_err();
+    let err = c.nodes[1].admin(AdminCommand::ResetCount).unwrap_err();
+    assert_eq!(err, AdminRefusal::NotOrchestrator(Some(NodeId(0))));
     assert!(err.to_string().contains("not the orchestrator"));
     assert_eq!(c.nodes[1], before, "a refused input changes nothing");
 }
@@ -476,7 +471,7 @@ fn two_nodes_down_are_not_failed_over_and_the_orchestrator_says_why() {
     let before = c.commits.len();
     let mut said = BTreeSet::new();
     for _ in 0..6 {
-        let ready = c.nodes[0].step(&c.params[0], Input::Tick).unwrap();
+        let ready = c.nodes[0].tick();
         for event in &ready.events {
             if let failover_core::Event::FailoverBlocked { node, reason } = event {
                 assert_eq!(*reason, failover_core::Blocked::OthersDown);
@@ -498,7 +493,7 @@ fn a_state_of_other_members_is_not_restarted() {
     let c = Cluster::three();
     let other: Vec<NodeId> = (0..4).map(NodeId).collect();
     let params = Params::new(NodeId(0), other.iter().copied(), Design::Fenced, 1).unwrap();
-    let err = NodeState::restart(&params, c.nodes[0].persistent.clone()).unwrap_err();
+    let err = Node::restart(params, c.nodes[0].persistent().clone()).unwrap_err();
     assert_eq!(
         err,
         failover_core::RestartError::OtherMembers {
@@ -506,23 +501,25 @@ fn a_state_of_other_members_is_not_restarted() {
             configured: other,
         }
     );
-    assert!(NodeState::restart(&c.params[0], c.nodes[0].persistent.clone()).is_ok());
+    assert!(Node::restart(c.nodes[0].params().clone(), c.nodes[0].persistent().clone()).is_ok());
 }
 
 #[test]
 fn a_vote_cannot_be_taken_out_before_its_promise() {
     let mut c = Cluster::three();
-    c.nodes[1].leader = None;
+    // A node that just restarted follows nobody yet.
+    c.nodes[1] =
+        Node::restart(c.nodes[1].params().clone(), c.nodes[1].persistent().clone()).unwrap();
     let input = Input::Message {
         from: NodeId(2),
         msg: Message::RequestVote { term: 5 },
     };
-    let mut ready = c.nodes[1].step(&c.params[1], input).unwrap();
+    let mut ready = c.nodes[1].step(input).unwrap();
     assert_eq!(ready.messages(), Err(failover_core::Unpersisted));
     let promise = ready
         .take_persist()
         .expect("a vote is a promise to persist");
-    assert_eq!(promise.promised, 5);
+    assert_eq!(promise.promised(), 5);
     let messages = ready
         .messages()
         .expect("released once the promise is taken");

@@ -687,11 +687,7 @@ pub fn table(rows: &[(Member, ProcessState, Option<Status>)]) -> String {
                 match &s.committed {
                     Some(c) => row.extend([
                         c.revision.to_string(),
-                        match c.membership {
-                            failover_core::Membership::Active => "active",
-                            failover_core::Membership::FailedOver => "failed over",
-                        }
-                        .to_string(),
+                        c.membership.to_string(),
                         format!("{}/{}", c.failover_count, c.max_count),
                     ]),
                     None => row.extend(["-".into(), "rejoining".into(), "-".into()]),

@@ -1,4 +1,4 @@
-//! The driver: the one task that owns a node's [`NodeState`] and carries out the core's
+//! The driver: the one task that owns a node's [`Node`] and carries out the core's
 //! calling contract. It feeds the core a tick per heartbeat interval, every authentic
 //! message, every `nodedown` and every admin command; it persists what the core marks as
 //! persistent before any message of that step leaves; it reports what the core decided.
@@ -10,7 +10,7 @@ use crate::storage::Storage;
 use crate::transport::{NetEvent, Transport};
 use failover_core::{
     AdminCommand, AdminRefusal, ClusterConfig, Commit, Design, Event, FailoverRecord, Health,
-    Input, Membership, NodeId, NodeState, Params, Ready, Revision, Role, StepError, Term,
+    Input, Membership, Node, NodeId, Ready, Revision, Role, StepError, Term,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -206,9 +206,8 @@ struct Waiter {
 
 /// The driver of one node.
 pub struct Driver {
-    params: Params,
     heartbeat: Duration,
-    core: NodeState,
+    core: Node,
     storage: Storage,
     transport: Transport,
     metrics: Arc<Metrics>,
@@ -249,13 +248,12 @@ impl Driver {
     /// A driver for `core`, restored or new; `committed` is the newest commit it knew of.
     pub fn new(
         config: &NodeConfig,
-        core: NodeState,
+        core: Node,
         committed: Option<Commit>,
         storage: Storage,
         transport: Transport,
         metrics: Arc<Metrics>,
     ) -> (Driver, NodeHandle, mpsc::Receiver<Command>) {
-        let params = config.params();
         let heartbeat = Duration::from_millis(config.heartbeat_ms);
         let failovers = committed
             .iter()
@@ -266,7 +264,6 @@ impl Driver {
         let (commands_tx, commands_rx) = mpsc::channel(64);
         let pending_since = None;
         let first = status_of(
-            &params,
             &core,
             heartbeat,
             &BTreeMap::new(),
@@ -275,7 +272,6 @@ impl Driver {
         );
         let (status_tx, status_rx) = watch::channel(first);
         let mut driver = Driver {
-            params,
             heartbeat,
             core,
             storage,
@@ -389,7 +385,7 @@ impl Driver {
     fn feed(&mut self, input: Input) -> Result<Result<Ready, StepError>, Fatal> {
         debug!(target: CORE_TARGET, input = %json(&input), "input");
         let tick = input == Input::Tick;
-        let mut ready = match self.core.step(&self.params, input) {
+        let mut ready = match self.core.step(input) {
             Ok(ready) => ready,
             Err(e) => {
                 debug!(target: CORE_TARGET, refused = %e, "refused");
@@ -599,18 +595,17 @@ impl Driver {
         self.pending_since = match self.pending_since {
             _ if !is_pending(held, self.committed.as_ref()) => None,
             Some((term, revision, since))
-                if (term, revision) == (self.core.persistent.accepted_term, held.revision) =>
+                if (term, revision) == (self.core.persistent().accepted_term(), held.revision) =>
             {
                 Some((term, revision, since))
             }
             _ => Some((
-                self.core.persistent.accepted_term,
+                self.core.persistent().accepted_term(),
                 held.revision,
                 Instant::now(),
             )),
         };
         let status = status_of(
-            &self.params,
             &self.core,
             self.heartbeat,
             &self.last_heard,
@@ -691,16 +686,16 @@ fn view(
 }
 
 fn status_of(
-    params: &Params,
-    core: &NodeState,
+    core: &Node,
     heartbeat: Duration,
     last_heard: &BTreeMap<NodeId, Instant>,
     committed: Option<&Commit>,
     pending_since: Option<(Term, Revision, Instant)>,
 ) -> Status {
     let held = core.config();
-    let is_orchestrator = core.is_orchestrator(params);
-    let role = match (&core.role, is_orchestrator) {
+    let params = core.params();
+    let is_orchestrator = core.is_orchestrator();
+    let role = match (core.role(), is_orchestrator) {
         (_, true) => "orchestrator",
         (Role::Candidate(_), false) => "candidate",
         _ => "follower",
@@ -721,8 +716,8 @@ fn status_of(
         .map(|peer| PeerView {
             id: peer.0,
             membership: membership(peer),
-            health: core.detector.health(peer, threshold),
-            down_ticks: core.detector.down_ticks(peer),
+            health: core.state().detector().health(peer, threshold),
+            down_ticks: core.down_ticks(peer),
             last_heard_ms: last_heard
                 .get(&peer)
                 .map(|at| now.duration_since(*at).as_millis() as u64),
@@ -750,12 +745,12 @@ fn status_of(
         design: params.design,
         role: role.to_string(),
         is_orchestrator,
-        master: core.master(params).0,
-        orchestrator: core.orchestrator(params).map(|n| n.0),
+        master: core.master().0,
+        orchestrator: core.orchestrator().map(|n| n.0),
         term: core.term(),
         committed: committed_view,
         pending,
-        rejoining: core.persistent.rejoining,
+        rejoining: core.persistent().rejoining(),
         peers,
     }
 }

@@ -8,7 +8,7 @@ use crate::metrics::Metrics;
 use crate::storage::Storage;
 use crate::transport::{Transport, TransportConfig};
 use anyhow::Context;
-use failover_core::{Commit, NodeId, NodeState};
+use failover_core::{Commit, Node, NodeId};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -32,24 +32,24 @@ fn first_state(
     config: &NodeConfig,
     storage: &Storage,
     start: Start,
-) -> anyhow::Result<(NodeState, Option<Commit>)> {
+) -> anyhow::Result<(Node, Option<Commit>)> {
     let params = config.params();
     let blank = match (storage.load()?, start) {
         (Some(state), Start::Rejoin) => anyhow::bail!(
             "--rejoin is for a node that lost its state, but {} holds one (revision {}); \
              refusing to throw it away",
             config.data_dir.display(),
-            state.config.revision
+            state.config().revision
         ),
         (Some(state), _) => {
             info!(
-                revision = state.config.revision,
-                promised = state.promised,
-                rejoining = state.rejoining,
+                revision = state.config().revision,
+                promised = state.promised(),
+                rejoining = state.rejoining(),
                 "restarting from disk"
             );
             let committed = storage.load_committed()?;
-            let node = NodeState::restart(&params, state).with_context(|| {
+            let node = Node::restart(params, state).with_context(|| {
                 format!(
                     "refusing to start from the state in {}",
                     config.data_dir.display()
@@ -64,21 +64,21 @@ fn first_state(
         ),
         (None, Start::Bootstrap) => {
             info!("starting as a member of a new cluster");
-            NodeState::bootstrap(&params, config.initial_settings())
+            Node::bootstrap(params.clone(), config.initial_settings())
         }
         (None, Start::Rejoin) => {
             let boot = u64::from_le_bytes(crate::auth::random_bytes::<8>()).max(1);
             info!(boot, "lost state: rejoining on a new disk");
-            NodeState::rejoin(&params, config.initial_settings(), boot)
+            Node::rejoin(params.clone(), config.initial_settings(), boot)
         }
     };
-    storage.save(&blank.persistent)?;
+    storage.save(blank.persistent())?;
     // Every member of a new cluster starts from the same first config: it is committed
     // by construction. A node that lost its disk knows of no commit until readmitted.
     let committed = (start == Start::Bootstrap).then(|| Commit {
-        term: blank.persistent.accepted_term,
+        term: blank.persistent().accepted_term(),
         by: params.id,
-        config: blank.persistent.config.clone(),
+        config: blank.persistent().config().clone(),
         learned: false,
     });
     if let Some(commit) = &committed {

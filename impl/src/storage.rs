@@ -158,7 +158,7 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use failover_core::{Design, Params, Settings};
+    use failover_core::{Design, Message, Node, Params, Settings};
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir =
@@ -167,10 +167,15 @@ mod tests {
         dir
     }
 
+    /// A state that differs from a new one: a vote promised term 7.
     fn state() -> Persistent {
         let params = Params::new(NodeId(1), [NodeId(1), NodeId(2)], Design::Fenced, 1).unwrap();
-        let mut state = Persistent::fresh(&params, Settings::default());
-        state.promised = 7;
+        let mut node = Node::bootstrap(params, Settings::default());
+        let mut ready = node
+            .receive(NodeId(2), Message::RequestVote { term: 7 })
+            .unwrap();
+        let state = ready.take_persist().expect("a vote is persisted");
+        assert_eq!(state.promised(), 7);
         state
     }
 

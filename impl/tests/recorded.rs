@@ -6,7 +6,7 @@
 mod common;
 
 use common::{fast, TestCluster, MARGIN};
-use failover_core::{Design, Input, NodeState, Persistent};
+use failover_core::{Design, Input, Node};
 use failover_impl::cluster::Fault;
 use failover_impl::config::NodeConfig;
 use serde_json::Value;
@@ -92,11 +92,11 @@ async fn a_recorded_run_replays_through_the_core_step_by_step() {
                 .any(|s| s.persist.is_some() && !s.sends.is_empty()),
             "node {id} has steps that persist and send"
         );
-        let fresh = Persistent::fresh(&params, config.initial_settings());
-        let mut core = NodeState::restart(&params, fresh).unwrap();
+        // The cluster was bootstrapped: every node started as a member of a new cluster.
+        let mut core = Node::bootstrap(params.clone(), config.initial_settings());
         for (i, step) in recorded.iter().enumerate() {
             let input: Input = serde_json::from_str(&step.input).expect("a core input");
-            let replayed = match core.step(&params, input) {
+            let replayed = match core.step(input) {
                 Err(_) => Step {
                     input: step.input.clone(),
                     refused: true,

@@ -319,7 +319,7 @@ impl Default for RunOptions {
 }
 
 /// Turns a path into numbered, readable steps.
-pub fn readable(model: &FailoverModel, path: &Path<State, Action>) -> Vec<TraceStep> {
+pub fn readable(path: &Path<State, Action>) -> Vec<TraceStep> {
     let pairs = path.clone().into_vec();
     pairs
         .windows(2)
@@ -329,7 +329,7 @@ pub fn readable(model: &FailoverModel, path: &Path<State, Action>) -> Vec<TraceS
             Some(TraceStep {
                 step: i + 1,
                 action: action.to_string(),
-                changes: trace::describe_changes(model, before, &w[1].0),
+                changes: trace::describe_changes(before, &w[1].0),
             })
         })
         .collect()
@@ -517,7 +517,7 @@ fn finish(
             .expect("every property has a report");
         report.shortest = shortest.is_some();
         let path = shortest.unwrap_or_else(|| discoveries[property.name].clone());
-        report.trace = readable(model, &path);
+        report.trace = readable(&path);
         report.explorer_path = Some(format!("#/steps/{}", path.encode(model)));
     }
     let unique_states = checker.unique_state_count();

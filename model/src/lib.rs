@@ -11,7 +11,7 @@
 //! - [`cached`]: state parts shared between states until changed, hashed once per change.
 //! - [`state`]: the world's state (nodes, disks, network, cut links, notices) and actions.
 //! - [`model`]: the stateright [`stateright::Model`]; it feeds inputs to
-//!   `NodeState::step` and carries out each `Ready`, persisting as a step of its own.
+//!   `Node::step` and carries out each `Ready`, persisting as a step of its own.
 //! - [`observe`]: the observer's ghost facts (what is on a majority of disks, the chain of
 //!   committed configs, proposals by deposed or failed-over nodes, heartbeat silence,
 //!   the time bounds being watched), computed without the core's own rules.

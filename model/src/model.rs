@@ -1,5 +1,5 @@
 //! The stateright [`Model`]: the world around `failover-core` nodes. It delivers inputs to
-//! [`NodeState::step`] and carries out the [`Ready`] it returns, one world event per step;
+//! [`Node::step`] and carries out the [`Ready`] it returns, one world event per step;
 //! it never decides anything about the protocol itself. What it sees goes to the observer
 //! ([`crate::observe`]).
 
@@ -8,8 +8,7 @@ use crate::observe::Ghost;
 use crate::setup::{NetworkMode, Setup, Start, Timing};
 use crate::state::{Action, AdminKind, Cut, Network, Notice, Pending, Slot, Spent, State, Status};
 use failover_core::{
-    AdminCommand, Input, Message, NodeId, NodeState, Outgoing, Params, Persistent, Ready, Settings,
-    SettingsChange,
+    AdminCommand, Input, Message, Node, NodeId, Outgoing, Params, Ready, Settings, SettingsChange,
 };
 use stateright::Model;
 use std::collections::BTreeSet;
@@ -21,8 +20,8 @@ use std::sync::Arc;
 pub struct FailoverModel {
     /// What is explored.
     pub setup: Setup,
-    /// Static parameters of every node, by id.
-    pub params: Vec<Params>,
+    /// Static parameters of every node, by id (shared with the nodes of every state).
+    pub params: Vec<Arc<Params>>,
     /// The initial auto-failover settings.
     pub settings: Settings,
     /// Set by whoever runs the check to stop it early (a memory bound): no state is
@@ -45,6 +44,7 @@ impl FailoverModel {
                 )
                 .expect("model parameters are valid")
                 .with_tolerated_misses(setup.tolerated_misses)
+                .into()
             })
             .collect();
         let settings = Settings {
@@ -63,10 +63,6 @@ impl FailoverModel {
 
     pub(crate) fn ids(&self) -> impl Iterator<Item = NodeId> {
         (0..self.setup.nodes).map(NodeId)
-    }
-
-    pub(crate) fn params(&self, node: NodeId) -> &Params {
-        &self.params[node.0 as usize]
     }
 
     pub(crate) fn timed(&self) -> bool {
@@ -92,7 +88,7 @@ impl FailoverModel {
     /// the input (its state is then unchanged).
     fn step_node(&self, state: &mut State, node: NodeId, input: Input) -> bool {
         let slot = &mut state.nodes[node.0 as usize];
-        let Ok(ready) = slot.node.step(&self.params[node.0 as usize], input) else {
+        let Ok(ready) = slot.node.step(input) else {
             return false;
         };
         self.observe_step(state, node, &ready);
@@ -120,8 +116,8 @@ impl FailoverModel {
     /// Writes `node`'s state to its disk.
     fn persist(&self, state: &mut State, node: NodeId) {
         let slot: &mut Slot = &mut state.nodes[node.0 as usize];
-        let before = std::mem::replace(&mut slot.disk, slot.node.persistent.clone());
-        self.observe_persist(state, node, &before);
+        let before = std::mem::replace(&mut slot.disk, slot.node.persistent().clone());
+        self.observe_persist(state, node, Some(&before));
     }
 
     /// Puts messages on the network. Heartbeats are left out: the model hands a node the
@@ -153,7 +149,7 @@ impl FailoverModel {
     /// `node` gets the current heartbeat of every peer in `heard`, then ticks.
     fn tick(&self, state: &mut State, node: NodeId, heard: &BTreeSet<NodeId>) {
         for peer in heard {
-            let msg = state.slot(*peer).node.heartbeat(self.params(*peer));
+            let msg = state.slot(*peer).node.heartbeat();
             self.step_node(state, node, Input::Message { from: *peer, msg });
         }
         self.observe_tick(state, node, heard);
@@ -306,10 +302,10 @@ impl FailoverModel {
         cuts
     }
 
-    fn initial_node(&self, params: &Params) -> NodeState {
+    fn initial_node(&self, params: &Arc<Params>) -> Node {
         match self.setup.start {
-            Start::Settled => NodeState::settled(params, self.settings, NodeId(0)),
-            Start::Fresh => NodeState::bootstrap(params, self.settings),
+            Start::Settled => Node::settled(params.clone(), self.settings, NodeId(0)),
+            Start::Fresh => Node::bootstrap(params.clone(), self.settings),
         }
     }
 }
@@ -326,7 +322,7 @@ impl Model for FailoverModel {
                 let node = self.initial_node(params);
                 Cached::new(Slot {
                     status: Status::Running,
-                    disk: node.persistent.clone(),
+                    disk: node.persistent().clone(),
                     node,
                     pending: Pending::Idle,
                 })
@@ -347,16 +343,11 @@ impl Model for FailoverModel {
         };
         // The first config is committed: it is on every disk.
         for node in self.ids() {
-            let nothing = Persistent {
-                promised: 0,
-                accepted_term: u32::MAX,
-                ..Persistent::fresh(self.params(node), self.settings)
-            };
-            self.observe_persist(&mut state, node, &nothing);
+            self.observe_persist(&mut state, node, None);
         }
         let first = &state.nodes[0].disk;
-        let slot = (first.accepted_term, first.config.revision);
-        state.ghost.committed.insert(slot, first.config.clone());
+        let slot = (first.accepted_term(), first.config().revision);
+        state.ghost.committed.insert(slot, first.config().clone());
         vec![state]
     }
 
@@ -481,7 +472,7 @@ impl Model for FailoverModel {
                     if spent.restarts < b.restarts {
                         actions.push(Action::Restart(n));
                     }
-                    let blank = state.slot(n).disk.rejoining;
+                    let blank = state.slot(n).disk.rejoining();
                     if spent.disk_losses < b.disk_losses && !blank {
                         actions.push(Action::LoseDisk(n));
                     }
@@ -670,15 +661,19 @@ impl Model for FailoverModel {
             Action::LoseDisk(n) => {
                 state.spent.disk_losses += 1;
                 let boot = u64::from(state.spent.disk_losses);
-                let blank = Persistent::blank(self.params(n), self.settings, boot);
+                // What a node that rejoins on a new disk writes first.
+                let params = self.params[usize::from(n.0)].clone();
+                let blank = Node::rejoin(params, self.settings, boot)
+                    .persistent()
+                    .clone();
                 let slot = &mut state.nodes[n.0 as usize];
                 slot.disk = blank;
             }
             Action::Restart(n) => {
                 state.spent.restarts += 1;
-                let params = self.params(n);
+                let params = self.params[usize::from(n.0)].clone();
                 let slot = &mut state.nodes[n.0 as usize];
-                slot.node = NodeState::restart(params, slot.disk.clone())
+                slot.node = Node::restart(params, slot.disk.clone())
                     .expect("a node's own disk names its cluster's members");
                 slot.status = Status::Running;
                 self.observe_restart(&mut state, n);
@@ -695,7 +690,7 @@ impl Model for FailoverModel {
             Action::Resume(n) => {
                 let slot = &mut state.nodes[n.0 as usize];
                 slot.status = Status::Running;
-                let was_orchestrator = slot.node.is_orchestrator(self.params(n));
+                let was_orchestrator = slot.node.is_orchestrator();
                 if was_orchestrator && state.ghost.out.contains(&n) {
                     state.ghost.seen.fenced_resumed = true;
                 }
@@ -770,7 +765,7 @@ impl Model for FailoverModel {
 
     fn format_step(&self, last: &State, action: Action) -> Option<String> {
         let next = self.next_state(last, action.clone())?;
-        let changes = crate::trace::describe_changes(self, last, &next);
+        let changes = crate::trace::describe_changes(last, &next);
         Some(format!("{action}\n{}\n\n{next:#?}", changes.join("\n")))
     }
 }

@@ -160,16 +160,18 @@ fn quota_spent(config: &ClusterConfig) -> bool {
 
 /// Whether a message claims more than `disk` holds (a promise, an acceptance, a config).
 pub fn claims_beyond(disk: &Persistent, msg: &Message) -> bool {
-    let held = (disk.accepted_term, disk.config.revision);
+    let held = (disk.accepted_term(), disk.config().revision);
     match msg {
-        Message::RequestVote { term } => disk.promised < *term,
+        Message::RequestVote { term } => disk.promised() < *term,
         Message::Vote {
             term,
             accepted_term,
             config,
             boot,
         } => {
-            disk.promised < *term || (*accepted_term, config.revision) > held || *boot != disk.boot
+            disk.promised() < *term
+                || (*accepted_term, config.revision) > held
+                || *boot != disk.boot()
         }
         Message::Propose { term, config } | Message::Commit { term, config } => {
             (*term, config.revision) > held
@@ -178,12 +180,14 @@ pub fn claims_beyond(disk: &Persistent, msg: &Message) -> bool {
             term,
             revision,
             boot,
-        } => disk.promised < *term || (*term, *revision) > held || *boot != disk.boot,
+        } => disk.promised() < *term || (*term, *revision) > held || *boot != disk.boot(),
         Message::Heartbeat { .. }
         | Message::PreVote { .. }
         | Message::PreVoteGranted { .. }
         | Message::Reject { .. }
         | Message::Rejoin { .. } => false,
+        // A new kind of message must be judged here before the model can check it.
+        other => unreachable!("the observer does not know {:?} messages", other.kind()),
     }
 }
 
@@ -388,13 +392,20 @@ impl FailoverModel {
     }
 
     /// `node` wrote its state to disk.
-    pub(crate) fn observe_persist(&self, state: &mut State, node: NodeId, before: &Persistent) {
+    /// `before` is what the disk held, `None` for the first write of an empty disk.
+    pub(crate) fn observe_persist(
+        &self,
+        state: &mut State,
+        node: NodeId,
+        before: Option<&Persistent>,
+    ) {
         let majority = self.majority();
         let after = state.slot(node).disk.clone();
         let ghost = &mut state.ghost;
-        if (after.accepted_term, &after.config) != (before.accepted_term, &before.config) {
-            let key = (after.accepted_term, after.config.revision);
-            let d = after.config.digest();
+        let accepted = |p: &Persistent| (p.accepted_term(), p.config().clone());
+        if before.map(accepted) != Some(accepted(&after)) {
+            let key = (after.accepted_term(), after.config().revision);
+            let d = after.config().digest();
             let entry = ghost
                 .accepted
                 .entry(key)
@@ -408,12 +419,12 @@ impl FailoverModel {
                     entry.by = u64::MAX;
                     ghost
                         .out
-                        .extend(after.config.history.iter().map(|r| r.node));
+                        .extend(after.config().history.iter().map(|r| r.node));
                 }
             }
         }
-        if after.promised != before.promised {
-            let mut promises: Vec<Term> = state.nodes.iter().map(|s| s.disk.promised).collect();
+        if before.map(Persistent::promised) != Some(after.promised()) {
+            let mut promises: Vec<Term> = state.nodes.iter().map(|s| s.disk.promised()).collect();
             promises.sort_unstable_by(|a, b| b.cmp(a));
             state.ghost.promise_floor = promises[majority - 1];
         }
@@ -430,7 +441,7 @@ impl FailoverModel {
     pub(crate) fn observe_loss(&self, state: &mut State, lost: &[NodeId], deaf: bool) {
         for node in lost {
             let slot = state.slot(*node);
-            if slot.node.is_orchestrator(self.params(*node)) {
+            if slot.node.is_orchestrator() {
                 state.ghost.lost_orchestrators.insert(*node);
             }
         }
@@ -442,7 +453,7 @@ impl FailoverModel {
             [node] => self.calm_apart_from(state, *node).then(|| Watch {
                 node: *node,
                 deadline: state.now + self.setup.failover_bound(),
-                orchestrator: state.slot(*node).node.is_orchestrator(self.params(*node)),
+                orchestrator: state.slot(*node).node.is_orchestrator(),
             }),
             _ => None,
         };
@@ -473,7 +484,7 @@ impl FailoverModel {
             .values()
             .next_back()
             .and_then(|s| s.orchestrator);
-        named == Some(node) && state.slot(node).node.is_orchestrator(self.params(node))
+        named == Some(node) && state.slot(node).node.is_orchestrator()
     }
 
     /// The newest config the cluster has decided: the newest one reported committed, or a
@@ -492,10 +503,10 @@ impl FailoverModel {
                     .iter()
                     .map(|slot| &slot.disk)
                     .find(|d| {
-                        (d.accepted_term, d.config.revision) == *key
-                            && d.config.digest() == a.digest
+                        (d.accepted_term(), d.config().revision) == *key
+                            && d.config().digest() == a.digest
                     })
-                    .map(|d| (*key, &*d.config))
+                    .map(|d| (*key, &**d.config()))
             });
         match (committed, chosen) {
             (Some(c), Some(h)) => Some(if h.0 > c.0 { h } else { c }),
@@ -517,7 +528,7 @@ impl FailoverModel {
             Pending::Idle => false,
         };
         state.nodes.iter().any(|slot| {
-            (slot.disk.accepted_term, slot.disk.config.revision) > decided || waiting(slot)
+            (slot.disk.accepted_term(), slot.disk.config().revision) > decided || waiting(slot)
         }) || state.network.all().iter().any(|e| newer(&e.msg))
     }
 
@@ -535,7 +546,7 @@ impl FailoverModel {
         let decided = self.newest_decided(state);
         let newest = decided.map(|(_, config)| config);
         let settled = decided.is_none_or(|(slot, _)| !self.undecided_change(state, slot));
-        let healthy = |n: NodeId| state.running(n) && !state.slot(n).node.persistent.rejoining;
+        let healthy = |n: NodeId| state.running(n) && !state.slot(n).node.persistent().rejoining();
         let others_up = self.ids().filter(|n| *n != node && healthy(*n)).count();
         // An earlier fault is over only once every node hears every other again: a node
         // that resumed but is still counted silent may yet be failed over and spend the
@@ -595,10 +606,9 @@ impl FailoverModel {
                 newest.and_then(|s| s.rebalance.filter(|_| !s.settings.can_abort_rebalance));
             if let Some(r) = blocking.filter(|r| r.runner != w.node) {
                 let runner = &state.nodes[usize::from(r.runner.0)];
-                let params = &self.params[usize::from(r.runner.0)];
                 let in_office = match self.setup.design {
                     failover_core::Design::Fenced => runner.node.leader_term() == Some(r.term),
-                    _ => runner.node.is_orchestrator(params),
+                    _ => runner.node.is_orchestrator(),
                 };
                 if runner.status == Status::Running && in_office {
                     w.deadline = w.deadline.saturating_add(1);

@@ -132,8 +132,7 @@ fn steps_down(m: &FailoverModel, s: &State) -> bool {
     }
     s.ghost.quorumless_since.iter().all(|(node, since)| {
         let slot = s.slot(*node);
-        s.now <= since.saturating_add(m.setup.master_ticks as u8)
-            || !slot.node.is_orchestrator(m.params(*node))
+        s.now <= since.saturating_add(m.setup.master_ticks as u8) || !slot.node.is_orchestrator()
     })
 }
 

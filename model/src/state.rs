@@ -4,7 +4,7 @@
 
 use crate::cached::Cached;
 use crate::observe::Ghost;
-use failover_core::{Message, NodeId, NodeState, Outgoing, Persistent};
+use failover_core::{Message, Node, NodeId, Outgoing, Persistent};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -41,7 +41,7 @@ pub struct Slot {
     /// Running, paused or down.
     pub status: Status,
     /// Memory of the node (stale while paused, meaningless while down).
-    pub node: NodeState,
+    pub node: Node,
     /// What is on its disk.
     pub disk: Persistent,
     /// Output not yet carried out.
@@ -324,6 +324,7 @@ pub fn describe_message(msg: &Message) -> String {
         Message::Reject { term, promised } => format!("reject t{term} (promised t{promised})"),
         Message::Commit { term, config } => format!("commit t{term} r{}", config.revision),
         Message::Rejoin { boot } => format!("rejoin on disk {boot}"),
+        other => other.kind().to_string(),
     }
 }
 

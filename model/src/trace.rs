@@ -3,14 +3,14 @@
 
 use crate::model::FailoverModel;
 use crate::state::{Pending, State, Status};
-use failover_core::{ClusterConfig, Membership, NodeId, NodeState, Role};
+use failover_core::{ClusterConfig, Membership, Node, NodeId, Role};
 use stateright::{Model, Path};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
-fn role(node: &NodeState) -> String {
-    match &node.role {
+fn role(node: &Node) -> String {
+    match node.role() {
         Role::Candidate(e) => format!("candidate for t{} ({} votes)", e.term, e.voters.len()),
         Role::PreCandidate(p) => {
             format!("pre-voting for t{} ({} yes)", p.term, p.granted.len())
@@ -84,7 +84,7 @@ fn config_changes(old: &ClusterConfig, new: &ClusterConfig) -> Vec<String> {
 }
 
 /// What changed from `before` to `after`, one line per fact.
-pub fn describe_changes(model: &FailoverModel, before: &State, after: &State) -> Vec<String> {
+pub fn describe_changes(before: &State, after: &State) -> Vec<String> {
     let mut out = Vec::new();
     if before.now != after.now {
         out.push(format!("clock t={}", after.now));
@@ -94,7 +94,6 @@ pub fn describe_changes(model: &FailoverModel, before: &State, after: &State) ->
     }
     for (i, (old, new)) in before.nodes.iter().zip(&after.nodes).enumerate() {
         let id = NodeId(i as u16);
-        let params = &model.params[i];
         let mut facts = Vec::new();
         if old.status != new.status {
             facts.push(match new.status {
@@ -112,19 +111,19 @@ pub fn describe_changes(model: &FailoverModel, before: &State, after: &State) ->
             continue;
         }
         let (o, n) = (&old.node, &new.node);
-        if o.role != n.role {
+        if o.role() != n.role() {
             facts.push(role(n));
         }
-        if o.persistent.promised != n.persistent.promised {
-            facts.push(format!("promised t{}", n.persistent.promised));
+        if o.persistent().promised() != n.persistent().promised() {
+            facts.push(format!("promised t{}", n.persistent().promised()));
         }
         if o.config().revision != n.config().revision {
             let mut c = vec![format!("config r{}", n.config().revision)];
             c.extend(config_changes(o.config(), n.config()));
             facts.push(c.join(", "));
         }
-        if o.registry != n.registry {
-            facts.push(match n.registry.owner() {
+        if o.state().registry() != n.state().registry() {
+            facts.push(match n.state().registry().owner() {
                 Some(owner) => format!("registry: singletons on {owner}"),
                 None => "registry: no owner".into(),
             });
@@ -132,8 +131,8 @@ pub fn describe_changes(model: &FailoverModel, before: &State, after: &State) ->
         let counts = |d: &failover_core::Detector| -> Vec<(NodeId, u32)> {
             d.silent().map(|p| (p, d.down_ticks(p))).collect()
         };
-        if counts(&o.detector) != counts(&n.detector) {
-            let counts: Vec<String> = counts(&n.detector)
+        if counts(o.state().detector()) != counts(n.state().detector()) {
+            let counts: Vec<String> = counts(n.state().detector())
                 .iter()
                 .map(|(p, ticks)| format!("{p}:{ticks}"))
                 .collect();
@@ -143,8 +142,8 @@ pub fn describe_changes(model: &FailoverModel, before: &State, after: &State) ->
                 format!("down counters {}", counts.join(" "))
             });
         }
-        if o.is_orchestrator(params) != n.is_orchestrator(params) {
-            facts.push(if n.is_orchestrator(params) {
+        if o.is_orchestrator() != n.is_orchestrator() {
+            facts.push(if n.is_orchestrator() {
                 "now acts as orchestrator".into()
             } else {
                 "no longer acts as orchestrator".into()
@@ -153,10 +152,10 @@ pub fn describe_changes(model: &FailoverModel, before: &State, after: &State) ->
         if old.disk != new.disk {
             facts.push(format!(
                 "disk: r{} t{} promised t{}{}",
-                new.disk.config.revision,
-                new.disk.accepted_term,
-                new.disk.promised,
-                if new.disk.rejoining {
+                new.disk.config().revision,
+                new.disk.accepted_term(),
+                new.disk.promised(),
+                if new.disk.rejoining() {
                     " (blank, rejoining)"
                 } else {
                     ""

@@ -72,7 +72,7 @@ pub fn walk(setup: &Setup, seed: u64, states: usize, depth: usize) -> WalkReport
                 (false, None) => "not seen",
             };
             let trace = match (always, found) {
-                (true, Some(path)) => readable(&model, path),
+                (true, Some(path)) => readable(path),
                 _ => Vec::new(),
             };
             WalkProperty {

@@ -195,7 +195,7 @@ seeded! {
     #[ignore]
     accepts_older_terms: Bug {
         name: "accepts-older-terms",
-        edits: &[("core/src/node.rs", "if term < p.promised || !quorum", "if !quorum")],
+        edits: &[("core/src/state.rs", "if term < p.promised || !quorum", "if !quorum")],
         flags: &[],
         expect: "no work by a deposed orchestrator",
     };
@@ -306,7 +306,7 @@ seeded! {
     #[ignore]
     forgets_to_persist: Bug {
         name: "forgets-to-persist",
-        edits: &[("core/src/node.rs", "if self.persistent != before {", "if false {")],
+        edits: &[("core/src/state.rs", "if self.persistent != before {", "if false {")],
         flags: &["--pauses", "0"],
         expect: "nothing sent beyond the disk",
     };
