@@ -8,13 +8,13 @@
 
 use crate::logging::LogLimit;
 use crate::metrics::Metrics;
+use crate::seams::Listener;
 use crate::slots::Slots;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tracing::warn;
 
@@ -43,7 +43,7 @@ fn refused(metrics: &Metrics, reason: &str) {
 }
 
 /// Serves `app` on `listener` until the process ends.
-pub async fn serve(listener: TcpListener, app: Router, metrics: Arc<Metrics>) {
+pub async fn serve<L: Listener>(listener: L, app: Router, metrics: Arc<Metrics>) {
     let sockets = Arc::new(Semaphore::new(SOCKETS));
     let slots = Arc::new(Slots::new(MAX_CONNECTIONS));
     loop {
@@ -73,6 +73,8 @@ pub async fn serve(listener: TcpListener, app: Router, metrics: Arc<Metrics>) {
                 .header_read_timeout(HEADER_TIMEOUT);
             let connection = http.serve_connection(TokioIo::new(stream), service);
             tokio::select! {
+                // In this order, so that a run is the same run again (a simulation replays it).
+                biased;
                 outcome = connection => {
                     if let Err(e) = outcome {
                         let reason = if e.is_timeout() { "header_timeout" } else { "broken" };

@@ -126,10 +126,13 @@ impl Key {
     }
 }
 
-/// Random bytes from the operating system.
+/// Random bytes from the operating system, or, inside a simulation, from its seeded
+/// generator (so that a run replays exactly; see `seams::seed_randomness`).
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the operating system gives random bytes");
+    if !crate::seams::seeded_random_fill(&mut bytes) {
+        getrandom::fill(&mut bytes).expect("the operating system gives random bytes");
+    }
     bytes
 }
 

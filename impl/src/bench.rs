@@ -3,7 +3,7 @@
 //! from the fault until every survivor has the commit. Writes `bench.json` and `bench.svg`.
 
 use crate::cluster::{Cluster, Fault, Spec, Timings};
-use crate::driver::unix_ms;
+use crate::seams::unix_ms;
 use anyhow::bail;
 use failover_core::Design;
 use serde::{Deserialize, Serialize};

@@ -6,18 +6,21 @@
 
 use crate::config::NodeConfig;
 use crate::metrics::Metrics;
+use crate::seams::{unix_ms, Env, Journal, StepRecord};
 use crate::storage::Storage;
 use crate::transport::{NetEvent, Transport};
 use failover_core::{
     AdminCommand, AdminRefusal, ClusterConfig, Commit, Design, Event, FailoverRecord, Health,
-    Input, Membership, Node, NodeId, Ready, Revision, Role, StepError, Term,
+    Input, Membership, Node, NodeId, Outgoing, Persistent, Ready, Revision, Role, StepError, Term,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+// Monotonic time is tokio's, which a simulation controls.
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 /// Log target of every core input and output (debug level, JSON values), for replay.
@@ -223,6 +226,10 @@ pub struct Driver {
     pending_since: Option<(Term, Revision, Instant)>,
     /// The orchestrator last reported (a change is logged).
     orchestrator_seen: Option<u16>,
+    /// Where every step is reported, if anywhere.
+    journal: Option<Arc<dyn Journal>>,
+    /// While `true`, the node is stopped (a simulated pause).
+    paused: Option<watch::Receiver<bool>>,
     /// Each peer's heartbeat-lag gauge, looked up once.
     lag_gauges: BTreeMap<NodeId, prometheus_client::metrics::gauge::Gauge<f64, AtomicU64>>,
 }
@@ -231,14 +238,6 @@ pub struct Driver {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot persist state: {0}")]
 pub struct Fatal(#[from] crate::storage::StorageError);
-
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| format!("<{e}>"))
@@ -253,6 +252,7 @@ impl Driver {
         storage: Storage,
         transport: Transport,
         metrics: Arc<Metrics>,
+        env: &Env,
     ) -> (Driver, NodeHandle, mpsc::Receiver<Command>) {
         let heartbeat = Duration::from_millis(config.heartbeat_ms);
         let failovers = committed
@@ -286,6 +286,8 @@ impl Driver {
             committed,
             pending_since,
             orchestrator_seen: None,
+            journal: env.journal.clone(),
+            paused: env.paused.clone(),
             lag_gauges: BTreeMap::new(),
         };
         driver.publish();
@@ -318,11 +320,21 @@ impl Driver {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         tokio::pin!(stop);
         loop {
+            if let Some(paused) = self.paused.as_mut() {
+                // Stopped: no tick and no input until resumed, as a process under SIGSTOP.
+                tokio::select! {
+                    biased;
+                    _ = &mut stop => return Ok(()),
+                    _ = paused.wait_for(|p| !*p) => {}
+                }
+            }
             tokio::select! {
-                _ = tick.tick() => self.on_tick()?,
-                Some(event) = net.recv() => self.on_net(event)?,
-                Some(command) = commands.recv() => self.on_command(command)?,
+                // In this order, so that a run is the same run again (a simulation replays it).
+                biased;
                 _ = &mut stop => return Ok(()),
+                _ = tick.tick() => self.on_tick()?,
+                Some(command) = commands.recv() => self.on_command(command)?,
+                Some(event) = net.recv() => self.on_net(event)?,
             }
         }
     }
@@ -385,23 +397,31 @@ impl Driver {
     fn feed(&mut self, input: Input) -> Result<Result<Ready, StepError>, Fatal> {
         debug!(target: CORE_TARGET, input = %json(&input), "input");
         let tick = input == Input::Tick;
+        let recorded = self.journal.as_ref().map(|_| input.clone());
         let mut ready = match self.core.step(input) {
             Ok(ready) => ready,
             Err(e) => {
                 debug!(target: CORE_TARGET, refused = %e, "refused");
+                if let (Some(journal), Some(input)) = (&self.journal, recorded) {
+                    journal.step(self.record(input, true, None, &[], &Ready::default()));
+                }
                 return Ok(Err(e));
             }
         };
         let changed = !ready.is_empty();
-        if let Some(state) = ready.take_persist() {
-            debug!(target: CORE_TARGET, persist = %json(&state), "persist");
+        let persisted = ready.take_persist();
+        if let Some(state) = &persisted {
+            debug!(target: CORE_TARGET, persist = %json(state), "persist");
             let started = Instant::now();
-            self.storage.save(&state)?;
+            self.storage.save(state)?;
             self.metrics
                 .persist_seconds
                 .observe(started.elapsed().as_secs_f64());
         }
         let messages = ready.messages().expect("the state was written above");
+        if let (Some(journal), Some(input)) = (&self.journal, recorded) {
+            journal.step(self.record(input, false, persisted, &messages, &ready));
+        }
         for out in messages {
             debug!(target: CORE_TARGET, to = out.to.0, msg = %json(&out.msg), "send");
             self.transport.send(out.to, out.msg);
@@ -423,6 +443,26 @@ impl Driver {
             self.publish();
         }
         Ok(Ok(ready))
+    }
+
+    fn record(
+        &self,
+        input: Input,
+        refused: bool,
+        persist: Option<Persistent>,
+        sends: &[Outgoing],
+        ready: &Ready,
+    ) -> StepRecord {
+        StepRecord {
+            node: self.core.id(),
+            at_ms: unix_ms(),
+            input,
+            refused,
+            persist,
+            sends: sends.to_vec(),
+            events: ready.events.clone(),
+            commit: ready.commit.clone(),
+        }
     }
 
     fn on_event(&mut self, event: &Event) {

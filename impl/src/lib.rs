@@ -12,7 +12,10 @@
 //! - [`api`]: the admin HTTP API, served by [`api_server`] (connection limit, timeouts);
 //!   [`metrics`]: Prometheus metrics; [`logging`]: tracing.
 //! - [`slots`]: connection slots where a newcomer evicts the oldest (handshakes, admin).
-//! - [`node`]: one node process put together.
+//! - [`seams`]: the network, disk and wall clock a node runs on, real or simulated.
+//! - [`node`]: one node put together on its seams.
+//! - `sim` (feature `sim`, on by default): the real node in a deterministic simulation,
+//!   through fault schedules drawn from seeds, with its committed histories checked.
 //! - [`cluster`], [`client`], [`mod@bench`]: local clusters, fault injection and the benchmark.
 
 pub mod api;
@@ -26,6 +29,9 @@ pub mod driver;
 pub mod logging;
 pub mod metrics;
 pub mod node;
+pub mod seams;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod slots;
 pub mod storage;
 pub mod transport;

@@ -35,7 +35,7 @@ pub fn init(filter: &str, json: bool) -> anyhow::Result<()> {
 /// not become a flood of log lines: each allowed line carries how many were left out.
 #[derive(Debug, Default)]
 pub struct LogLimit {
-    last: std::sync::Mutex<Option<std::time::Instant>>,
+    last: std::sync::Mutex<Option<tokio::time::Instant>>,
     left_out: std::sync::atomic::AtomicU64,
 }
 
@@ -57,7 +57,7 @@ impl LogLimit {
             self.left_out.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        *last = Some(std::time::Instant::now());
+        *last = Some(tokio::time::Instant::now());
         Some(self.left_out.swap(0, Ordering::Relaxed))
     }
 }
@@ -73,7 +73,7 @@ mod tests {
         assert_eq!(limit.allow(), None);
         assert_eq!(limit.allow(), None);
         *limit.last.lock().unwrap() =
-            Some(std::time::Instant::now() - std::time::Duration::from_secs(2));
+            Some(tokio::time::Instant::now() - std::time::Duration::from_secs(2));
         assert_eq!(limit.allow(), Some(2));
     }
 }

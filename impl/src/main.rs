@@ -64,6 +64,9 @@ enum Top {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Run the real node in a deterministic simulation through seeded fault schedules,
+    /// then check every host's committed history.
+    Sim(SimArgs),
     /// Measure failover latency of the orchestrator and of another node.
     Bench {
         /// Nodes per cluster.
@@ -87,6 +90,31 @@ enum Top {
         #[arg(long)]
         replot: bool,
     },
+}
+
+#[derive(Args)]
+struct SimArgs {
+    /// Replay one run: print its schedule, what the admin requests did, and its verdict.
+    #[arg(long, conflicts_with = "seeds")]
+    seed: Option<u64>,
+    /// Run this many seeds (from --first-seed) and print a summary.
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// The first seed of a batch.
+    #[arg(long, default_value_t = 1)]
+    first_seed: u64,
+    /// Nodes per cluster.
+    #[arg(long, default_value_t = 3)]
+    nodes: u16,
+    /// fenced, legacy or poc.
+    #[arg(long, default_value = "fenced")]
+    design: Design,
+    /// Simulated seconds per run (at least 20).
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Threads for a batch.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
 }
 
 #[derive(Subcommand)]
@@ -158,6 +186,10 @@ struct LogArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The simulation runs turmoil's own runtimes: it must not run inside another one.
+    if let Top::Sim(args) = &cli.command {
+        return simulate(args);
+    }
     if !matches!(cli.command, Top::Node { .. }) {
         // `failover status | head` should end quietly, as other tools do. A node keeps the
         // ignored SIGPIPE (a closed peer socket is an error to handle, not a death).
@@ -191,6 +223,77 @@ fn main() -> ExitCode {
                 .any(|c| c.is::<failover_impl::config::ConfigError>());
             ExitCode::from(if config_error { 2 } else { 1 })
         }
+    }
+}
+
+fn simulate(args: &SimArgs) -> ExitCode {
+    use failover_impl::sim;
+    let options = sim::Options {
+        nodes: args.nodes,
+        design: args.design,
+        duration: Duration::from_secs(args.seconds.max(20)),
+        ..sim::Options::default()
+    };
+    if !(3..=9).contains(&args.nodes) {
+        eprintln!("error: --nodes must be between 3 and 9");
+        return ExitCode::from(2);
+    }
+    let passed = match (args.seed, args.seeds) {
+        (Some(seed), _) => {
+            let outcome = sim::run(seed, &options);
+            print!("{outcome}");
+            outcome.passed()
+        }
+        (None, count) => {
+            let count = count.unwrap_or(100);
+            let progress = indicatif::ProgressBar::new(count).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} runs · {elapsed} · {msg}",
+                )
+                .expect("a valid template"),
+            );
+            let failures = std::sync::atomic::AtomicUsize::new(0);
+            let summary = sim::batch(args.first_seed, count, args.threads, &options, |o| {
+                if !o.passed() {
+                    failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let line = format!(
+                        "seed {}: {}",
+                        o.schedule.seed,
+                        o.violations
+                            .first()
+                            .map(|v| format!("VIOLATED \"{}\": {}", v.property, v.detail))
+                            .or(o.error.clone())
+                            .unwrap_or_else(|| "liveness missed".into())
+                    );
+                    if progress.is_hidden() {
+                        eprintln!("{line}");
+                    } else {
+                        progress.println(line);
+                    }
+                }
+                progress.inc(1);
+                progress.set_message(format!(
+                    "{} failed",
+                    failures.load(std::sync::atomic::Ordering::Relaxed)
+                ));
+            });
+            progress.finish_and_clear();
+            println!(
+                "{} · {} nodes · seeds {}..={} · {} simulated s each",
+                args.design,
+                args.nodes,
+                args.first_seed,
+                args.first_seed + count - 1,
+                options.duration.as_secs()
+            );
+            print!("{summary}");
+            summary.failed.is_empty() && summary.liveness_missed.is_empty()
+        }
+    };
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 
@@ -317,6 +420,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{fault:?} node {id}");
             Ok(())
         }
+        Top::Sim(_) => unreachable!("the simulation runs outside the runtime"),
         Top::Bench {
             nodes,
             runs,

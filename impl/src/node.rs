@@ -1,10 +1,13 @@
-//! Assembles one node process: config, secret, state, transport, driver and admin API.
+//! Assembles one node: config, secret, state, transport, driver and admin API, on the
+//! seams it is given ([`serve`]): the real ones for a process ([`run`]), the simulated ones
+//! for the simulation.
 
 use crate::api;
 use crate::auth::Key;
 use crate::config::NodeConfig;
 use crate::driver::{report_fatal, Driver};
 use crate::metrics::Metrics;
+use crate::seams::{Env, Net, TokioNet};
 use crate::storage::Storage;
 use crate::transport::{Transport, TransportConfig};
 use anyhow::Context;
@@ -87,13 +90,25 @@ fn first_state(
     Ok((blank, committed))
 }
 
-/// Runs the node of `config` until SIGTERM or Ctrl-C.
+/// Runs the node of `config` as a process until SIGTERM or Ctrl-C.
 pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
     let key = Key::load(&config.secret_file)?;
-    let params = config.params();
-    let storage = Storage::open(&config.data_dir, params.id)?;
-    warn_if_no_majority_survives(&config);
     ensure_descriptors(config.peers.len())?;
+    serve::<TokioNet>(config, start, key, Env::real(), stop_signal()).await
+}
+
+/// Runs the node of `config` on the network `N` and `env` until `stop` resolves or its
+/// state cannot be persisted.
+pub async fn serve<N: Net>(
+    config: NodeConfig,
+    start: Start,
+    key: Key,
+    env: Env,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let params = config.params();
+    let storage = Storage::open_on(env.disk.clone(), &config.data_dir, params.id)?;
+    warn_if_no_majority_survives(&config);
     let (core, committed) = first_state(&config, &storage, start)?;
     let metrics = Arc::new(Metrics::new());
     let (net_tx, net_rx) = mpsc::channel(4096);
@@ -109,13 +124,13 @@ pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
         max_frame_bytes: config.max_frame_bytes,
         max_backoff: Duration::from_millis(config.heartbeat_ms.clamp(10, 1000)),
     };
-    let transport = Transport::start(transport_config, key.clone(), metrics.clone(), net_tx)
+    let transport = Transport::start::<N>(transport_config, key.clone(), metrics.clone(), net_tx)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let metrics_for_api = metrics.clone();
     let (driver, handle, commands) =
-        Driver::new(&config, core, committed, storage, transport, metrics);
-    let listener = tokio::net::TcpListener::bind(config.admin)
+        Driver::new(&config, core, committed, storage, transport, metrics, &env);
+    let listener = N::bind(config.admin)
         .await
         .with_context(|| format!("cannot serve the admin API on {}", config.admin))?;
     let app = api::router(handle, key.clone());
@@ -127,7 +142,7 @@ pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
         admin = %config.admin,
         "node running"
     );
-    let result = driver.run(net_rx, commands, stop_signal()).await;
+    let result = driver.run(net_rx, commands, stop).await;
     if let Err(e) = &result {
         report_fatal(e);
     }

@@ -6,12 +6,12 @@
 //! a restarted node's status shows a committed config rather than its last proposal. It
 //! only reports: losing it loses no promise.
 
+use crate::seams::{Disk, RealDisk};
 use failover_core::{Commit, NodeId, Persistent};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const MAGIC: &str = "failover-state v1";
 const FILE: &str = "state.json";
@@ -20,6 +20,7 @@ const COMMITTED_FILE: &str = "committed.json";
 /// The state file of one node.
 #[derive(Debug, Clone)]
 pub struct Storage {
+    disk: Arc<dyn Disk>,
     dir: PathBuf,
     node: NodeId,
 }
@@ -52,21 +53,27 @@ struct Body<T> {
 }
 
 impl Storage {
-    /// The storage of `node` in `dir` (created if missing).
+    /// The storage of `node` in `dir` (created if missing) on the real file system.
     pub fn open(dir: &Path, node: NodeId) -> Result<Self, StorageError> {
+        Storage::open_on(Arc::new(RealDisk), dir, node)
+    }
+
+    /// The storage of `node` in `dir` (created if missing) on `disk`.
+    pub fn open_on(disk: Arc<dyn Disk>, dir: &Path, node: NodeId) -> Result<Self, StorageError> {
         let io = |source| StorageError::Io {
             path: dir.to_path_buf(),
             source,
         };
-        if !dir.exists() {
-            fs::create_dir_all(dir).map_err(io)?;
+        if !disk.exists(dir) {
+            disk.create_dir_all(dir).map_err(io)?;
             // The new directory's entry must be durable too, or a crash can lose the state
             // file with it, and a node that forgot its promises could vote twice.
             if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                File::open(parent).and_then(|d| d.sync_all()).map_err(io)?;
+                disk.sync_dir(parent).map_err(io)?;
             }
         }
         Ok(Storage {
+            disk,
             dir: dir.to_path_buf(),
             node,
         })
@@ -99,7 +106,7 @@ impl Storage {
 
     fn read<T: serde::de::DeserializeOwned>(&self, file: &str) -> Result<Option<T>, StorageError> {
         let path = self.dir.join(file);
-        let bytes = match fs::read(&path) {
+        let bytes = match self.disk.read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(StorageError::Io { path, source }),
@@ -142,15 +149,12 @@ impl Storage {
             let path = path.to_path_buf();
             move |source| StorageError::Io { path, source }
         };
-        let mut file = File::create(&tmp).map_err(io(&tmp))?;
-        file.write_all(format!("{MAGIC} sha256={sum}\n{body}").as_bytes())
+        let bytes = format!("{MAGIC} sha256={sum}\n{body}");
+        self.disk
+            .write_synced(&tmp, bytes.as_bytes())
             .map_err(io(&tmp))?;
-        file.sync_all().map_err(io(&tmp))?;
-        drop(file);
-        fs::rename(&tmp, &path).map_err(io(&path))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&self.dir))?;
+        self.disk.rename(&tmp, &path).map_err(io(&path))?;
+        self.disk.sync_dir(&self.dir).map_err(io(&self.dir))?;
         Ok(())
     }
 }
@@ -159,6 +163,7 @@ impl Storage {
 mod tests {
     use super::*;
     use failover_core::{Design, Message, Node, Params, Settings};
+    use std::fs;
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir =

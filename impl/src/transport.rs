@@ -17,6 +17,7 @@
 
 use crate::auth::{random_bytes, Key, NONCE_LEN};
 use crate::metrics::Metrics;
+use crate::seams::{Listener, Net};
 use crate::slots::{Slot, Slots};
 use crate::wire::{codec, context, open, seal, Envelope, FrameError};
 use bytes::Bytes;
@@ -27,7 +28,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot, Mutex, Semaphore};
 use tokio_util::codec::Framed;
 use tracing::{debug, info, warn};
@@ -96,14 +97,15 @@ pub struct Transport {
 }
 
 impl Transport {
-    /// Binds the listener, then starts accepting and dialing. Events go to `events`.
-    pub async fn start(
+    /// Binds the listener on the network `N`, then starts accepting and dialing. Events
+    /// go to `events`.
+    pub async fn start<N: Net>(
         config: TransportConfig,
         key: Key,
         metrics: Arc<Metrics>,
         events: mpsc::Sender<NetEvent>,
     ) -> std::io::Result<Transport> {
-        let listener = TcpListener::bind(config.listen).await?;
+        let listener = N::bind(config.listen).await?;
         let shared = Arc::new(Shared {
             config: config.clone(),
             key,
@@ -124,7 +126,7 @@ impl Transport {
         for (&peer, &addr) in &config.peers {
             let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
             outboxes.insert(peer, tx);
-            tokio::spawn(dial_loop(peer, addr, rx, shared.clone()));
+            tokio::spawn(dial_loop::<N>(peer, addr, rx, shared.clone()));
         }
         Ok(Transport { outboxes, metrics })
     }
@@ -159,11 +161,15 @@ struct Shared {
     per_peer: BTreeMap<NodeId, Arc<Semaphore>>,
 }
 
-type Conn = Framed<TcpStream, tokio_util::codec::LengthDelimitedCodec>;
+/// A stream of the transport's network: what a connection reads and writes through.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for S {}
+
+type Conn<S> = Framed<S, tokio_util::codec::LengthDelimitedCodec>;
 
 // ---- sending ---------------------------------------------------------------------------
 
-async fn dial_loop(
+async fn dial_loop<N: Net>(
     peer: NodeId,
     addr: SocketAddr,
     mut rx: mpsc::Receiver<Message>,
@@ -171,7 +177,7 @@ async fn dial_loop(
 ) {
     let mut backoff = MIN_BACKOFF;
     loop {
-        match dial(peer, addr, &shared).await {
+        match dial::<N>(peer, addr, &shared).await {
             Ok((conn, session)) => {
                 debug!(peer = peer.0, "connected");
                 backoff = MIN_BACKOFF;
@@ -192,9 +198,12 @@ async fn dial_loop(
     }
 }
 
-async fn dial(peer: NodeId, addr: SocketAddr, shared: &Shared) -> anyhow::Result<(Conn, Key)> {
-    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr)).await??;
-    stream.set_nodelay(true)?;
+async fn dial<N: Net>(
+    peer: NodeId,
+    addr: SocketAddr,
+    shared: &Shared,
+) -> anyhow::Result<(Conn<N::Stream>, Key)> {
+    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, N::connect(addr)).await??;
     let mut conn = Framed::new(stream, codec(shared.config.max_frame_bytes));
     let mut next = async || {
         tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.next())
@@ -237,8 +246,8 @@ async fn dial(peer: NodeId, addr: SocketAddr, shared: &Shared) -> anyhow::Result
     Ok((conn, session))
 }
 
-async fn send_loop(
-    mut conn: Conn,
+async fn send_loop<S: Stream>(
+    mut conn: Conn<S>,
     session: Key,
     rx: &mut mpsc::Receiver<Message>,
     shared: &Shared,
@@ -246,6 +255,8 @@ async fn send_loop(
     let mut seq = 0u64;
     loop {
         tokio::select! {
+            // In this order, so that a run is the same run again (a simulation replays it).
+            biased;
             next = rx.recv() => {
                 let Some(msg) = next else { return "node stopping".into() };
                 let frame = seal(&session, &[context::DATA], &Envelope::Data { seq, msg });
@@ -280,7 +291,7 @@ fn decode_nonce(hex_nonce: &str) -> Result<Vec<u8>, FrameError> {
 
 // ---- receiving -------------------------------------------------------------------------
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop<L: Listener>(listener: L, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {
@@ -290,7 +301,6 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     shared.metrics.rejected("inbound_limit");
                     continue;
                 };
-                let _ = stream.set_nodelay(true);
                 let (slot, evicted_oldest) = shared.handshakes.admit();
                 if evicted_oldest {
                     shared.metrics.rejected("handshake_evicted");
@@ -316,8 +326,8 @@ fn refuse(shared: &Shared, remote: SocketAddr, error: &FrameError) {
     warn!(%remote, error = %error, "refused frame; closing connection");
 }
 
-async fn receive(
-    mut conn: Conn,
+async fn receive<S: Stream>(
+    mut conn: Conn<S>,
     slot: Slot,
     remote: SocketAddr,
     socket: tokio::sync::OwnedSemaphorePermit,
@@ -326,6 +336,8 @@ async fn receive(
     let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut conn, remote, shared));
     let outcome = tokio::select! {
+        // In this order, so that a run is the same run again (a simulation replays it).
+        biased;
         outcome = handshake => outcome,
         _ = slot.evicted => {
             debug!(%remote, "handshake evicted by newer connections");
@@ -372,6 +384,8 @@ async fn receive(
             }
         };
         let frame = tokio::select! {
+            // In this order, so that a run is the same run again (a simulation replays it).
+            biased;
             _ = superseded => {
                 debug!(peer = peer.0, "connection replaced by a newer one");
                 return;
@@ -450,7 +464,11 @@ async fn receive(
 
 /// The listener's side of the handshake: the peer and the session key once the dialer
 /// proved it holds the secret now, or `None` (refused and counted).
-async fn handshake(conn: &mut Conn, remote: SocketAddr, shared: &Shared) -> Option<(NodeId, Key)> {
+async fn handshake<S: Stream>(
+    conn: &mut Conn<S>,
+    remote: SocketAddr,
+    shared: &Shared,
+) -> Option<(NodeId, Key)> {
     let nonce = random_bytes::<NONCE_LEN>();
     let challenge = Envelope::Challenge {
         nonce: hex::encode(nonce),
