@@ -42,7 +42,7 @@ impl NodeState {
         let live = Some(leader) != except
             && leader != params.id
             && election::seen_up(params, &self.detector, leader)
-            && !self.deaf.contains(&leader)
+            && !self.cannot_lead.contains(&leader)
             && term >= self.persistent.promised;
         live.then_some(leader)
     }
@@ -185,6 +185,7 @@ impl NodeState {
         self.role = Role::PreCandidate(PreElection {
             term,
             granted: [params.id].into(),
+            refused: Default::default(),
         });
         Self::broadcast(params, &Message::PreVote { term }, ready);
         self.check_pre_vote(params, ready);
@@ -321,18 +322,17 @@ impl NodeState {
         match msg {
             Message::Heartbeat {
                 office,
-                quorum,
+                can_lead,
                 accepted_term,
                 revision,
                 ..
-            } => self.on_heartbeat(from, office, quorum, accepted_term, revision, ready),
+            } => self.on_heartbeat(from, office, can_lead, accepted_term, revision, ready),
             Message::PreVote { term } => {
-                if self.persistent.rejoining {
-                    ready.events.push(Event::Ignored { from, kind });
-                } else if self.would_vote(params, from, term) {
+                if self.would_vote(params, from, term) {
                     Self::reply(ready, from, Message::PreVoteGranted { term });
                 } else {
-                    // Say no, with the promise: the asker gives up, and asks above it later.
+                    // Say no, with the promise (a node back without its disk says no too):
+                    // the asker counts the refusal, or gives up and asks above the promise.
                     let promised = self.persistent.promised;
                     Self::reply(ready, from, Message::Reject { term, promised });
                 }
@@ -350,9 +350,7 @@ impl NodeState {
                 let voted_for_it = self.persistent.promised == term
                     && self.leader == Some((from, term))
                     && !self.persistent.rejoining;
-                if self.persistent.rejoining {
-                    ready.events.push(Event::Ignored { from, kind });
-                } else if voted_for_it || self.would_vote(params, from, term) {
+                if voted_for_it || self.would_vote(params, from, term) {
                     self.step_down(term, ready);
                     self.persistent.promised = term;
                     self.follow(from, term);
@@ -409,18 +407,30 @@ impl NodeState {
             },
             Message::Reject { term, promised } => {
                 self.seen_term = self.seen_term.max(promised);
-                match &self.role {
-                    // A voter promised this term (to another candidate, or to this one in a
-                    // vote that was lost), or hears a live orchestrator: give it up.
+                let members = params.members.len();
+                match &mut self.role {
+                    // A voter hears a live orchestrator, holds a config in which this node is
+                    // out, or promised this term or a newer one. Such a refusal alone is no
+                    // lost election: give it up once a majority can no longer say yes, or
+                    // once the voter's promise shows the term's vote went elsewhere (a
+                    // split vote: both candidates give up and ask above it later). Giving
+                    // up on any refusal let one voter with a stale config keep the cluster
+                    // from ever electing.
                     Role::PreCandidate(pre) if pre.term == term => {
-                        self.role = Role::Follower;
+                        pre.refused.insert(from);
+                        if promised >= term || pre.lost(members) {
+                            self.role = Role::Follower;
+                        }
                     }
                     Role::Candidate(e) if e.term == term => {
-                        ready.events.push(Event::SteppedDown {
-                            term,
-                            newer: promised,
-                        });
-                        self.role = Role::Follower;
+                        e.refused.insert(from);
+                        if promised >= term || e.lost(members) {
+                            ready.events.push(Event::SteppedDown {
+                                term,
+                                newer: promised,
+                            });
+                            self.role = Role::Follower;
+                        }
                     }
                     Role::Leader { term: mine, .. } if *mine == term => {
                         self.step_down(promised, ready)
@@ -448,15 +458,15 @@ impl NodeState {
         &mut self,
         from: NodeId,
         office: Office,
-        quorum: bool,
+        can_lead: bool,
         accepted_term: Term,
         revision: Revision,
         ready: &mut Ready,
     ) {
-        if quorum {
-            self.deaf.remove(&from);
+        if can_lead {
+            self.cannot_lead.remove(&from);
         } else {
-            self.deaf.insert(from);
+            self.cannot_lead.insert(from);
         }
         let followed = self.leader.filter(|(leader, _)| *leader == from);
         match (office, followed) {
@@ -477,7 +487,7 @@ impl NodeState {
             let stale = match &self.role {
                 Role::Leader { term, .. } => t > *term,
                 Role::Candidate(e) => t >= e.term,
-                Role::PreCandidate(_) => quorum && t >= self.persistent.promised,
+                Role::PreCandidate(_) => can_lead && t >= self.persistent.promised,
                 Role::Follower => false,
             };
             if stale {

@@ -33,9 +33,12 @@ pub enum Message {
         orchestrator: bool,
         /// `fenced`: the sender's office.
         office: Office,
-        /// The sender hears a majority (itself included). A node that does not cannot
-        /// lead: its peers do not wait for it (the deaf orchestrator).
-        quorum: bool,
+        /// The sender could lead: it hears a majority (itself included), holds its disk (it
+        /// is not rejoining after losing it) and knows of no failover of its own. Its peers
+        /// do not wait for a node that cannot lead (the deaf orchestrator, a node back
+        /// without its disk, a node that learned it was failed over while they did not),
+        /// even while they hear it.
+        can_lead: bool,
         /// Term in which the sender accepted its config.
         accepted_term: Term,
         /// Revision of the sender's config: the `fenced` orchestrator sends its committed

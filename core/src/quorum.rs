@@ -49,12 +49,20 @@ pub struct PreElection {
     pub term: Term,
     /// Who said yes (the node included).
     pub granted: BTreeSet<NodeId>,
+    /// Who said no.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub refused: BTreeSet<NodeId>,
 }
 
 impl PreElection {
     /// Whether a majority of `members` said yes.
     pub fn won(&self, members: usize) -> bool {
         self.granted.len() >= majority(members)
+    }
+
+    /// Whether so many of `members` said no that a majority can no longer say yes.
+    pub fn lost(&self, members: usize) -> bool {
+        members.saturating_sub(self.refused.len()) < majority(members)
     }
 }
 
@@ -70,6 +78,9 @@ pub struct Election {
     pub newest_term: Term,
     /// The newest config among the voters'.
     pub newest: SharedConfig,
+    /// Who refused it.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub refused: BTreeSet<NodeId>,
 }
 
 impl Election {
@@ -86,6 +97,7 @@ impl Election {
             voters: BTreeMap::from([(candidate, boot)]),
             newest_term: accepted_term,
             newest: config,
+            refused: BTreeSet::new(),
         }
     }
 
@@ -108,6 +120,11 @@ impl Election {
     /// config knows.
     pub fn won(&self, members: usize) -> bool {
         counted(&self.voters, &self.newest) >= majority(members)
+    }
+
+    /// Whether so many of `members` refused that a majority can no longer vote for it.
+    pub fn lost(&self, members: usize) -> bool {
+        members.saturating_sub(self.refused.len()) < majority(members)
     }
 }
 

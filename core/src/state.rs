@@ -123,9 +123,10 @@ pub struct NodeState {
     /// or accepted from, or a peer whose heartbeat says it leads a term not older than this
     /// node's promise. Dropped when that node's heartbeat says it gave the term up.
     pub(crate) leader: Option<(NodeId, Term)>,
-    /// Peers whose last heartbeat said they hear no majority (`fenced`): they cannot lead,
-    /// so nobody waits for them.
-    pub(crate) deaf: BTreeSet<NodeId>,
+    /// Peers whose last heartbeat said they cannot lead (`fenced`: they hear no majority,
+    /// lost their disk and wait to be readmitted, or were failed over), so nobody waits
+    /// for them.
+    pub(crate) cannot_lead: BTreeSet<NodeId>,
     /// Ticks since this node's auto-failover started, capped at the threshold (`legacy`
     /// only, where counters start cold; 0 elsewhere).
     pub(crate) warm: Ticks,
@@ -153,7 +154,7 @@ impl NodeState {
             role: Role::Follower,
             seen_term: 0,
             leader: None,
-            deaf: BTreeSet::new(),
+            cannot_lead: BTreeSet::new(),
             warm: 0,
         }
     }
@@ -262,7 +263,7 @@ impl NodeState {
 
     /// The master as this node sees it.
     pub(crate) fn master(&self, params: &Params) -> NodeId {
-        let eligible = |n: NodeId| n == params.id || !self.deaf.contains(&n);
+        let eligible = |n: NodeId| n == params.id || !self.cannot_lead.contains(&n);
         election::master(params, self.config(), &self.detector, eligible)
     }
 
@@ -287,7 +288,7 @@ impl NodeState {
         Message::Heartbeat {
             orchestrator: !fenced && self.is_orchestrator(params),
             office,
-            quorum: self.has_quorum(params),
+            can_lead: self.has_quorum(params) && !self.persistent.rejoining && self.active(params),
             accepted_term: self.persistent.accepted_term,
             revision: self.config().revision,
         }

@@ -352,9 +352,17 @@ fn a_node_that_lost_its_disk_votes_only_once_readmitted() {
     // n2's disk is lost; it comes back blank, on a new disk.
     c.nodes[2] = Node::rejoin(c.nodes[2].params().clone(), Settings::default(), 77);
     let ready = c.receive(2, 1, Message::RequestVote { term: 9 });
+    assert!(ready.persist.is_none(), "nothing promised while blank");
     assert!(
-        ready.messages.is_empty() && ready.persist.is_none(),
-        "no vote while blank"
+        matches!(
+            ready.messages.as_slice(),
+            [Outgoing {
+                msg: Message::Reject { term: 9, .. },
+                ..
+            }]
+        ),
+        "no vote while blank, a refusal: {:?}",
+        ready.messages
     );
     let config = c.nodes[0].config().clone();
     let ready = c.receive(2, 0, Message::Propose { term: 1, config });

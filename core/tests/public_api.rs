@@ -127,7 +127,8 @@ impl<'a> Api<'a> {
     fn fields(&mut self, owner: &str, fields: &[Value]) {
         for field in fields {
             let f = self.item(field);
-            if f["visibility"] != "public" {
+            // Fields of enum variants are as public as their enum ("default").
+            if f["visibility"] != "public" && f["visibility"] != "default" {
                 continue;
             }
             let name = f["name"].as_str().unwrap();

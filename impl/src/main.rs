@@ -115,6 +115,12 @@ struct SimArgs {
     /// Threads for a batch.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Simulated milliseconds per simulation step (the grain of timers and latency).
+    #[arg(long, default_value_t = 10)]
+    step_ms: u64,
+    /// With --seed: write every core step of every host, in order, as JSON lines.
+    #[arg(long, requires = "seed")]
+    journal: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -232,6 +238,7 @@ fn simulate(args: &SimArgs) -> ExitCode {
         nodes: args.nodes,
         design: args.design,
         duration: Duration::from_secs(args.seconds.max(20)),
+        step: Duration::from_millis(args.step_ms.clamp(1, 50)),
         ..sim::Options::default()
     };
     if !(3..=9).contains(&args.nodes) {
@@ -242,6 +249,17 @@ fn simulate(args: &SimArgs) -> ExitCode {
         (Some(seed), _) => {
             let outcome = sim::run(seed, &options);
             print!("{outcome}");
+            if let Some(path) = &args.journal {
+                let lines: Vec<String> = outcome
+                    .journal
+                    .iter()
+                    .map(|r| serde_json::to_string(r).expect("records serialise"))
+                    .collect();
+                if let Err(e) = std::fs::write(path, lines.join("\n") + "\n") {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
             outcome.passed()
         }
         (None, count) => {

@@ -120,7 +120,7 @@ async fn forged_replayed_malformed_and_oversized_frames_are_refused() {
     let heartbeat = Message::Heartbeat {
         orchestrator: false,
         office: Default::default(),
-        quorum: true,
+        can_lead: true,
         accepted_term: 0,
         revision: before.config().revision,
     };

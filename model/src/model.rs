@@ -676,9 +676,14 @@ impl Model for FailoverModel {
                 slot.node = Node::restart(params, slot.disk.clone())
                     .expect("a node's own disk names its cluster's members");
                 slot.status = Status::Running;
+                let blank = slot.disk.rejoining();
                 self.observe_restart(&mut state, n);
                 state.ghost.watch = None;
-                state.ghost.office_watch = None;
+                // A lost orchestrator that comes back without its disk cannot lead until a
+                // new orchestrator readmits it: its office must still be filled in time.
+                if !(blank && state.ghost.office_watch.is_some_and(|w| w.node == n)) {
+                    state.ghost.office_watch = None;
+                }
             }
             Action::Pause(n) => {
                 state.spent.pauses += 1;

@@ -449,8 +449,14 @@ impl FailoverModel {
             return;
         }
         state.ghost.disturbed.extend(lost.iter().copied());
+        // Judged once, before either deadline is armed: each deadline makes the other
+        // fault-free world look disturbed.
+        let calm = match lost {
+            [node] => self.calm_apart_from(state, *node),
+            _ => false,
+        };
         let arm = match lost {
-            [node] => self.calm_apart_from(state, *node).then(|| Watch {
+            [node] if calm => Some(Watch {
                 node: *node,
                 deadline: state.now + self.setup.failover_bound(),
                 orchestrator: state.slot(*node).node.is_orchestrator(),
@@ -460,14 +466,12 @@ impl FailoverModel {
         // A deaf node is heard: it is not failed over, but must be replaced.
         state.ghost.watch = arm.filter(|_| !deaf);
         let office = match lost {
-            [node] if self.leads_newest(state, *node) && self.calm_apart_from(state, *node) => {
-                Some(OfficeWatch {
-                    node: *node,
-                    term: state.slot(*node).node.leader_term().unwrap_or(0),
-                    deadline: state.now + self.setup.office_bound(),
-                    deaf,
-                })
-            }
+            [node] if calm && self.leads_newest(state, *node) => Some(OfficeWatch {
+                node: *node,
+                term: state.slot(*node).node.leader_term().unwrap_or(0),
+                deadline: state.now + self.setup.office_bound(),
+                deaf,
+            }),
             _ => None,
         };
         if self.setup.design == failover_core::Design::Fenced {

@@ -26,15 +26,15 @@ fn small_configurations_visit_exactly_the_pinned_number_of_states() {
         (setup(Design::Legacy, 3, Timing::Async), 65_178),
         (
             ci_run(FaultKind::Crash, FaultKind::Unclean, Timing::Async),
-            9_000,
+            9_080,
         ),
         (
             ci_run(FaultKind::Crash, FaultKind::Loss, Timing::Async),
-            2_904,
+            2_984,
         ),
         (
             ci_run(FaultKind::Crash, FaultKind::Duplicate, Timing::Async),
-            2_944,
+            2_952,
         ),
     ];
     for (setup, pinned) in cases {

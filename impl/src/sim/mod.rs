@@ -15,7 +15,7 @@ pub mod history;
 pub mod schedule;
 pub mod world;
 
-use failover_core::NodeId;
+use failover_core::{Event, NodeId};
 pub use history::Violation;
 pub use schedule::{Schedule, LIVENESS_WINDOW};
 use std::fmt;
@@ -34,8 +34,9 @@ pub fn liveness_bound(options: &Options) -> Duration {
 pub enum Liveness {
     /// The killed orchestrator was failed over this long after the kill.
     FailedOver(Duration),
-    /// It was not failed over within the bound although nothing forbade it.
-    Missed,
+    /// It was not failed over within the bound although nothing forbade it, or the healed
+    /// cluster had no orchestrator to kill although a majority held its disks: why.
+    Missed(String),
     /// The check did not apply, and why (say, the quota was spent, or no orchestrator was
     /// found to kill).
     NotChecked(String),
@@ -62,12 +63,16 @@ pub struct Outcome {
     pub wall: Duration,
     /// What the control host did with each admin request.
     pub admin: Vec<(Duration, schedule::AdminRequest, String)>,
+    /// Every core step of every host, in the simulation's order.
+    pub journal: Vec<crate::seams::StepRecord>,
 }
 
 impl Outcome {
     /// Whether the run broke nothing (safety, liveness, no node stopped).
     pub fn passed(&self) -> bool {
-        self.violations.is_empty() && self.error.is_none() && self.liveness != Liveness::Missed
+        self.violations.is_empty()
+            && self.error.is_none()
+            && !matches!(self.liveness, Liveness::Missed(_))
     }
 }
 
@@ -104,19 +109,61 @@ pub fn run(seed: u64, options: &Options) -> Outcome {
         steps: records.len(),
         wall: started.elapsed(),
         admin,
+        journal: records,
     }
 }
 
-/// After the calm phase, the killed orchestrator must be failed over within the bound,
-/// unless the newest committed config before the kill forbade it (no quota, switched off,
-/// a rebalance that blocks) or a node the majority needs was still rejoining.
+/// After the calm phase, the healed cluster must have an orchestrator, and once it is
+/// killed it must be failed over within the bound, unless the newest committed config
+/// before the kill forbade it (no quota, switched off, a rebalance that blocks, the last
+/// active node) or the nodes left that hold their disks are no majority (a node that lost
+/// its disk votes for nothing until a majority readmitted it).
 fn liveness(
     options: &Options,
     world: &world::World,
     records: &[crate::seams::StepRecord],
 ) -> Liveness {
+    let majority = usize::from(options.nodes) / 2 + 1;
+    // A node that lost its disk says so on every tick until it is readmitted.
+    let rejoining_at = |ms: u64, n: NodeId| {
+        records
+            .iter()
+            .rfind(|r| r.at_ms <= ms && r.node == n && r.input == failover_core::Input::Tick)
+            .is_some_and(|r| {
+                r.events
+                    .iter()
+                    .any(|e| matches!(e, Event::Rejoining { .. }))
+            })
+    };
     let Some((killed, at)) = world.killed else {
-        return Liveness::NotChecked("no orchestrator was found to kill".into());
+        let end = world::EPOCH_MS + options.duration.as_millis() as u64;
+        let whole: Vec<NodeId> = (1..=options.nodes)
+            .map(NodeId)
+            .filter(|n| !rejoining_at(end, *n))
+            .collect();
+        // Only an active node may lead, and a failed-over node never comes back.
+        let newest = records
+            .iter()
+            .filter_map(|r| r.commit.as_ref())
+            .max_by_key(|c| c.config.revision);
+        let can_lead = whole
+            .iter()
+            .any(|n| newest.is_none_or(|c| c.config.is_active(*n)));
+        return if whole.len() < majority {
+            Liveness::NotChecked(format!(
+                "only {} of {} nodes held their disks: a majority of disks was lost, so \
+                 nobody can be readmitted and nobody can win a term",
+                whole.len(),
+                options.nodes
+            ))
+        } else if !can_lead {
+            Liveness::NotChecked(
+                "no active node held its disk (the others were failed over): nobody may lead"
+                    .into(),
+            )
+        } else {
+            Liveness::Missed("the healed cluster had no orchestrator to kill".into())
+        };
     };
     let killed = NodeId(killed);
     let kill_ms = world::EPOCH_MS + at.as_millis() as u64;
@@ -144,18 +191,14 @@ fn liveness(
     {
         return Liveness::NotChecked("a rebalance blocked failovers".into());
     }
-    let rejoining = (1..=options.nodes)
+    let whole = (1..=options.nodes)
         .map(NodeId)
-        .filter(|n| *n != killed)
-        .any(|n| {
-            before
-                .iter()
-                .rev()
-                .find_map(|r| (r.node == n).then_some(r.persist.as_ref()).flatten())
-                .is_some_and(|p| p.rejoining())
-        });
-    if rejoining {
-        return Liveness::NotChecked("a node the majority needs was still rejoining".into());
+        .filter(|n| *n != killed && !rejoining_at(kill_ms, *n))
+        .count();
+    if whole < majority {
+        return Liveness::NotChecked(format!(
+            "only {whole} nodes besides the killed one held their disks (a majority is {majority})"
+        ));
     }
     if newest.active_nodes().count() < 2 {
         return Liveness::NotChecked(format!("{killed} was the last active node"));
@@ -172,7 +215,8 @@ fn liveness(
         Some(r) if r.at_ms <= deadline => {
             Liveness::FailedOver(Duration::from_millis(r.at_ms - kill_ms))
         }
-        _ => Liveness::Missed,
+        Some(r) => Liveness::Missed(format!("failed over only after {} ms", r.at_ms - kill_ms)),
+        None => Liveness::Missed("never failed over".into()),
     }
 }
 
@@ -207,9 +251,9 @@ impl fmt::Display for Outcome {
                 "liveness: the killed orchestrator was failed over after {} ms",
                 d.as_millis()
             )?,
-            Liveness::Missed => writeln!(
+            Liveness::Missed(why) => writeln!(
                 f,
-                "LIVENESS MISSED: the killed orchestrator was not failed over within {} ms",
+                "LIVENESS MISSED (bound {} ms after the kill): {why}",
                 liveness_bound(&self.options).as_millis()
             )?,
             Liveness::NotChecked(why) => writeln!(f, "liveness not checked: {why}")?,
@@ -284,7 +328,7 @@ impl Summary {
                 self.liveness_checked += 1;
                 self.slowest = self.slowest.max(*d);
             }
-            Liveness::Missed => {
+            Liveness::Missed(_) => {
                 self.liveness_checked += 1;
                 self.liveness_missed.push(o.schedule.seed);
             }

@@ -44,6 +44,9 @@ pub struct Options {
     /// Largest one-way latency of a message (each draws its own, so links reorder across
     /// connections).
     pub max_latency: Duration,
+    /// Simulated time per simulation step: every host runs this long, then the network
+    /// delivers (the grain of timers and latency).
+    pub step: Duration,
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             net_tick_ms: 4000,
             max_count: 1,
             max_latency: Duration::from_millis(10),
+            step: Duration::from_millis(10),
         }
     }
 }
@@ -131,7 +135,9 @@ impl<'a> World<'a> {
             .simulation_duration(options.duration + Duration::from_secs(60))
             .min_message_latency(Duration::ZERO)
             .max_message_latency(options.max_latency)
-            .tick_duration(Duration::from_millis(1));
+            .tick_duration(options.step)
+            // Hosts run in a seeded random order each step, not always n1 first.
+            .enable_random_order();
         // Nothing becomes durable by chance: only what the node syncs survives a crash.
         builder.fs().sync_probability(0.0);
         let mut sim = builder.build();
