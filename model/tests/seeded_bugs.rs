@@ -274,6 +274,19 @@ seeded! {
         flags: &["--timing", "timed", "--timeout-ticks", "4", "--master-ticks", "2", "--tolerated-misses", "1", "--slack", "1", "--horizon", "9", "--late-heartbeats", "1", "--pauses", "0", "--losses", "0", "--partitions", "0", "--rebalances", "0"],
         expect: "orchestrator failed over in time",
     };
+    // The liveness bug the simulation of the real node found: a node back without its
+    // disk still says it can lead, so it stays everyone's master and nobody takes office.
+    #[ignore]
+    a_blank_node_can_lead: Bug {
+        name: "a-blank-node-can-lead",
+        edits: &[(
+            "core/src/state.rs",
+            "self.has_quorum(params) && !self.persistent.rejoining && self.active(params)",
+            "self.has_quorum(params) && self.active(params)",
+        )],
+        flags: &["--timing", "timed", "--restarts", "1", "--disk-losses", "1", "--pauses", "0", "--losses", "0", "--partitions", "0", "--rebalances", "0", "--horizon", "10"],
+        expect: "orchestrator replaced in time",
+    };
     no_leader_stickiness: Bug {
         name: "no-leader-stickiness",
         edits: &[(FENCED, "            && self.heard_leader(params, Some(candidate)).is_none()\n", "\n")],

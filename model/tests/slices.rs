@@ -82,6 +82,25 @@ fn a_node_that_lost_its_disk_is_readmitted_without_breaking_a_promise() {
 }
 
 #[test]
+fn an_orchestrator_back_without_its_disk_is_replaced_in_time() {
+    // Timed: the orchestrator crashes and comes back blank (it must rejoin). It has the
+    // best priority, but cannot lead until readmitted: another node must take office.
+    let mut s = fenced(Timing::Timed);
+    s.bounds.pauses = 0;
+    s.bounds.losses = 0;
+    s.bounds.partitions = 0;
+    s.bounds.rebalances = 0;
+    s.bounds.restarts = 1;
+    s.bounds.disk_losses = 1;
+    s.horizon = 10;
+    s.max_term = u32::from(s.horizon) * 3 + 2;
+    let report = run(&s);
+    assert_passes(&report, 900);
+    assert_has(&report, REPLACED_IN_TIME, Status::Holds);
+    assert_has(&report, REJOINED, Status::Witnessed);
+}
+
+#[test]
 fn reordering_duplicates_and_dropped_links_change_nothing() {
     let mut s = fenced(Timing::Async);
     s.bounds.pauses = 0;
