@@ -70,20 +70,7 @@ impl<'a> Api<'a> {
                 "struct" => {
                     let generics = generics(&body["generics"]);
                     self.lines.insert(format!("{attrs}struct {full}{generics}"));
-                    let fields = match &body["kind"] {
-                        Value::Object(k) if k.contains_key("plain") => {
-                            k["plain"]["fields"].as_array().unwrap().clone()
-                        }
-                        Value::Object(k) if k.contains_key("tuple") => k["tuple"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .filter(|f| !f.is_null())
-                            .cloned()
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    self.fields(&full, &fields);
+                    self.fields(&full, &field_ids(&body["kind"], "plain"));
                     self.impls(&full, &body["impls"]);
                 }
                 "enum" => {
@@ -93,20 +80,8 @@ impl<'a> Api<'a> {
                         let v = self.item(variant);
                         let vname = format!("{full}::{}", v["name"].as_str().unwrap());
                         self.lines.insert(format!("variant {vname}"));
-                        let fields = match &v["inner"]["variant"]["kind"] {
-                            Value::Object(k) if k.contains_key("struct") => {
-                                k["struct"]["fields"].as_array().unwrap().clone()
-                            }
-                            Value::Object(k) if k.contains_key("tuple") => k["tuple"]
-                                .as_array()
-                                .unwrap()
-                                .iter()
-                                .filter(|f| !f.is_null())
-                                .cloned()
-                                .collect(),
-                            _ => Vec::new(),
-                        };
-                        self.fields(&vname, &fields);
+                        let kind = &v["inner"]["variant"]["kind"];
+                        self.fields(&vname, &field_ids(kind, "struct"));
                     }
                     self.impls(&full, &body["impls"]);
                 }
@@ -166,6 +141,22 @@ impl<'a> Api<'a> {
                 }
             }
         }
+    }
+}
+
+/// The field ids of a struct's or variant's `kind`: named fields sit under `named`
+/// (`plain` for structs, `struct` for variants), tuple fields under `tuple`.
+fn field_ids(kind: &Value, named: &str) -> Vec<Value> {
+    match kind {
+        Value::Object(k) if k.contains_key(named) => k[named]["fields"].as_array().unwrap().clone(),
+        Value::Object(k) if k.contains_key("tuple") => k["tuple"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| !f.is_null())
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
