@@ -468,6 +468,14 @@ impl NodeState {
         } else {
             self.cannot_lead.insert(from);
         }
+        // A peer that accepted a config of a newer term shows that term won: an older
+        // leader or candidate leaves office. Without this, an orchestrator that woke up
+        // stale (and proposed nothing, so nobody refused it) went on leading its old
+        // term, and as everyone's master kept the others from electing, for ever.
+        if accepted_term > self.persistent.promised {
+            self.seen_term = self.seen_term.max(accepted_term);
+            self.step_down(accepted_term, ready);
+        }
         let followed = self.leader.filter(|(leader, _)| *leader == from);
         match (office, followed) {
             (Office::Leader(t), _)

@@ -536,6 +536,11 @@ impl Model for FailoverModel {
                     let misses = u32::from(self.silence(&state.ghost, node, peer)) + 1;
                     misses <= self.setup.tolerated_misses && misses < self.setup.master_ticks
                 });
+                if late.is_some_and(|_| !tolerated) {
+                    // A false suspicion may delay an election: the healing deadline starts
+                    // again at the next tick.
+                    state.ghost.heal_watch = None;
+                }
                 if let Some((node, peer)) = late.filter(|_| !tolerated) {
                     // A false suspicion: the failover bounds promise nothing about the two
                     // nodes it touches, and `node` may count too few peers to hold office.
@@ -600,6 +605,7 @@ impl Model for FailoverModel {
                 state.spent.losses += 1;
                 state.network.remove(&envelope);
                 if self.timed() {
+                    state.ghost.heal_watch = None;
                     state.ghost.disturbed.extend([envelope.src, envelope.dst]);
                     state.ghost.watch = None;
                     state.ghost.office_watch = None;

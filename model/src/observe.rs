@@ -145,6 +145,10 @@ pub struct Ghost {
     pub office_watch: Option<OfficeWatch>,
     /// Since when each node has not heard a majority (`timed`).
     pub quorumless_since: Cached<BTreeMap<NodeId, u8>>,
+    /// By when the healed cluster must have an orchestrator (`timed`, `fenced`).
+    pub heal_watch: Option<u8>,
+    /// The cluster had an orchestrator since it was last whole (`timed`, `fenced`).
+    pub healed: bool,
 }
 
 /// Whether `newer` holds everything `older` committed: its failovers and its data moves.
@@ -601,6 +605,9 @@ impl FailoverModel {
             }
         }
         self.observe_hearing(state);
+        if self.setup.design == failover_core::Design::Fenced {
+            self.observe_healing(state);
+        }
         // A failover blocked by a live rebalance (its runner leads its term and runs) may
         // wait for it: the deadline moves on by a tick. A rebalance whose runner lost
         // office earns nothing.
@@ -618,6 +625,44 @@ impl FailoverModel {
                     w.deadline = w.deadline.saturating_add(1);
                 }
             }
+        }
+    }
+
+    /// `timed`, `fenced`, at each tick: once every node runs and every link is whole, the
+    /// cluster must have an orchestrator in time, one that leads the term of the newest
+    /// committed config, which names it — unless the nodes that hold their disks are no
+    /// majority, or none of them is active (then nobody may lead or readmit anyone).
+    fn observe_healing(&self, state: &mut State) {
+        let whole = self.ids().all(|n| state.running(n)) && state.cut.is_none();
+        if !whole {
+            state.ghost.heal_watch = None;
+            state.ghost.healed = false;
+            return;
+        }
+        if state.ghost.healed {
+            return;
+        }
+        let newest = state.ghost.committed.values().next_back();
+        let led = newest.is_some_and(|c| {
+            c.orchestrator
+                .is_some_and(|o| c.is_active(o) && state.slot(o).node.leader_term() == Some(c.term))
+        });
+        if led {
+            state.ghost.healed = true;
+            state.ghost.heal_watch = None;
+            return;
+        }
+        let whole_disks: Vec<NodeId> = self
+            .ids()
+            .filter(|n| !state.slot(*n).node.persistent().rejoining())
+            .collect();
+        let decided = self.newest_decided(state).map(|(_, c)| c);
+        let may_lead = whole_disks
+            .iter()
+            .any(|n| decided.is_none_or(|c| c.is_active(*n)));
+        if state.ghost.heal_watch.is_none() && whole_disks.len() >= self.majority() && may_lead {
+            let bound = self.setup.office_bound() + 2;
+            state.ghost.heal_watch = Some(state.now.saturating_add(bound));
         }
     }
 

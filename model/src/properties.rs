@@ -53,6 +53,10 @@ pub const NO_HEALTHY_FAILED_OVER: &str = "no healthy node failed over";
 /// An orchestrator that can no longer lead (down, paused, cut off, deaf) is replaced within
 /// master timeout + slack ticks while the rest is healthy.
 pub const REPLACED_IN_TIME: &str = "orchestrator replaced in time";
+/// Once every node runs and every link is whole, the cluster has an orchestrator within
+/// master timeout + slack + 2 ticks (unless no node that holds its disk may lead): no
+/// combination of earlier faults leaves it unable to elect for ever.
+pub const REGAINED_IN_TIME: &str = "healed cluster regains an orchestrator in time";
 /// An orchestrator that hears no majority gives up office within the master timeout.
 pub const STEPS_DOWN_IN_TIME: &str = "cut-off orchestrator steps down in time";
 /// An orchestrator that could always lead (never down, paused, or cut from a majority) is
@@ -89,10 +93,11 @@ pub const WATCH_CUT: &str = "time bound watched at a cut";
 pub const PROBES: [&str; 2] = [CUT_AT_BOUND, WATCH_CUT];
 
 /// The in-time properties that a [`WATCH_CUT`] makes unknown.
-pub const TIME_BOUNDS: [&str; 4] = [
+pub const TIME_BOUNDS: [&str; 5] = [
     ORCHESTRATOR_IN_TIME,
     OTHER_IN_TIME,
     REPLACED_IN_TIME,
+    REGAINED_IN_TIME,
     STEPS_DOWN_IN_TIME,
 ];
 
@@ -139,6 +144,7 @@ fn steps_down(m: &FailoverModel, s: &State) -> bool {
 fn watching(s: &State) -> bool {
     s.ghost.watch.is_some()
         || s.ghost.office_watch.is_some()
+        || s.ghost.heal_watch.is_some()
         || !s.ghost.quorumless_since.is_empty()
 }
 
@@ -198,6 +204,9 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
     if timed && fenced {
         props.push(Property::always(REPLACED_IN_TIME, |m, s: &State| {
             !judged(m, s) || s.ghost.office_watch.is_none_or(|w| s.now <= w.deadline)
+        }));
+        props.push(Property::always(REGAINED_IN_TIME, |m, s: &State| {
+            !judged(m, s) || s.ghost.heal_watch.is_none_or(|deadline| s.now <= deadline)
         }));
         props.push(Property::always(STEPS_DOWN_IN_TIME, steps_down));
         props.push(Property::always(KEPT_WHILE_ABLE, |_, s: &State| {
@@ -276,9 +285,12 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
         }));
     }
     // A resumed orchestrator proposes only if it has something to propose: a failover of
-    // another lost node, a rebalance step or an administrator's change.
-    let something_to_propose =
-        losses > b.pauses || b.rebalances + b.quota_resets + b.settings_changes > 0;
+    // another lost node, a rebalance step or an administrator's change. In timed it hears
+    // its peers' heartbeats before it ticks, and a heartbeat that shows a newer term makes
+    // it step down first: only an administrator's command between the resume and the tick
+    // still reaches it in office.
+    let admin = b.rebalances + b.quota_resets + b.settings_changes > 0;
+    let something_to_propose = admin || (!timed && losses > b.pauses);
     if fenced && b.pauses > 0 && something_to_propose {
         props.push(Property::sometimes(DEPOSED_PROPOSED, |_, s: &State| {
             s.ghost.seen.deposed_proposed

@@ -63,8 +63,13 @@ fn seed(bug: &Bug) {
         );
         std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
     }
-    // One target directory for every seeded bug: dependencies build once.
+    // One target directory for every seeded bug: dependencies build once. Bugs run in
+    // parallel and each build writes the same binary, so each one builds and copies its
+    // binary out under a lock (without it a bug could be judged by another's binary).
     let target = root.join("target/seeded-bugs/target");
+    std::fs::create_dir_all(&target).unwrap();
+    let lock = std::fs::File::create(target.join("build.lock")).unwrap();
+    lock.lock().expect("the build lock");
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "-p", "failover-model"])
         .current_dir(&scratch)
@@ -72,7 +77,9 @@ fn seed(bug: &Bug) {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "seeded bug {} does not build", bug.name);
-    let model = target.join("release/failover-model");
+    let model = scratch.join("failover-model");
+    std::fs::copy(target.join("release/failover-model"), &model).unwrap();
+    drop(lock);
     if bug.flags.first() == Some(&"simulate") {
         // Random walks: the seeds are fixed, so the verdict is repeatable.
         for seed in ["1", "2"] {
@@ -286,6 +293,24 @@ seeded! {
         )],
         flags: &["--timing", "timed", "--restarts", "1", "--disk-losses", "1", "--pauses", "0", "--losses", "0", "--partitions", "0", "--rebalances", "0", "--horizon", "10"],
         expect: "orchestrator replaced in time",
+    };
+    // The stale orchestrator the healing deadline found: it woke up leading an old term,
+    // proposed nothing, and stayed everyone's master for ever.
+    #[ignore]
+    stale_leader_ignores_newer_terms: Bug {
+        name: "stale-leader-ignores-newer-terms",
+        edits: &[(FENCED, "        if accepted_term > self.persistent.promised {\n", "        if false {\n")],
+        flags: &["--timing", "timed", "--faults-in-flight", "--horizon", "10", "--unclean-shutdowns", "0", "--pauses", "1", "--partitions", "1", "--losses", "0", "--rebalances", "0"],
+        expect: "healed cluster regains an orchestrator in time",
+    };
+    // A candidate that gives up on any refusal: one voter with a stale config can keep the
+    // cluster from ever electing (found first by the simulation of the real node).
+    #[ignore]
+    candidate_gives_up_on_any_refusal: Bug {
+        name: "candidate-gives-up-on-any-refusal",
+        edits: &[(FENCED, "if promised >= term || e.lost(members) {", "if true {")],
+        flags: &["--timing", "timed", "--faults-in-flight", "--horizon", "10", "--unclean-shutdowns", "1", "--pauses", "1", "--restarts", "1", "--losses", "0", "--partitions", "0", "--rebalances", "0"],
+        expect: "healed cluster regains an orchestrator in time",
     };
     no_leader_stickiness: Bug {
         name: "no-leader-stickiness",
