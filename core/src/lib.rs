@@ -10,6 +10,8 @@
 //!   [`Input`] as data), their errors, and the calling contract.
 //! - [`ready`]: what one step asks of the driver ([`Ready`]) and the [`Commit`] it reports.
 //! - [`event`]: facts worth logging ([`Event`]).
+//! - [`journal`]: what a driver records of each start and step, for checking a run
+//!   afterwards against the model.
 //! - [`state`]: what a node knows ([`NodeState`], [`Persistent`], [`Role`]) and the step
 //!   that changes it; the `fenced` rules (pre-vote, check-quorum, terms, commits, rejoin)
 //!   and the `legacy` / `poc` rules live in private modules beside it, admin commands in
@@ -109,6 +111,7 @@ pub mod election;
 pub mod event;
 mod fenced;
 pub mod ids;
+pub mod journal;
 pub mod message;
 pub mod node;
 pub mod params;
@@ -125,6 +128,7 @@ pub use config::{ClusterConfig, FailoverRecord, Membership, Rebalance, Settings,
 pub use detector::{Detector, Health};
 pub use event::Event;
 pub use ids::{Boot, NodeId, Revision, Term, Ticks};
+pub use journal::{Entry, StartKind, StartRecord, StepRecord};
 pub use message::{Message, MessageKind, Office, Outgoing};
 pub use node::{Input, Node, RestartError, StepError, UnknownPeer};
 pub use params::{Design, Params, ParamsError};

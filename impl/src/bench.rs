@@ -209,6 +209,7 @@ async fn one_run(
         timings: spec.timings.clone(),
         log: "info".into(),
         log_json: false,
+        journals: false,
     };
     let mut cluster = Cluster::create(dir, &cluster_spec, exe)?;
     cluster.bootstrap_all()?;

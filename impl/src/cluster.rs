@@ -47,6 +47,9 @@ pub struct Spec {
     pub log: String,
     /// JSON log lines.
     pub log_json: bool,
+    /// Each node appends its journal to `DIR/journals/nID.jsonl` (for
+    /// `failover-model validate DIR/journals`).
+    pub journals: bool,
 }
 
 /// One node of the cluster file.
@@ -77,6 +80,9 @@ pub struct ClusterFile {
     pub log: String,
     /// JSON logs.
     pub log_json: bool,
+    /// Journals in `DIR/journals`.
+    #[serde(default)]
+    pub journals: bool,
     /// The nodes.
     pub members: Vec<Member>,
 }
@@ -218,6 +224,7 @@ impl Cluster {
                 timings: spec.timings.clone(),
                 log: spec.log.clone(),
                 log_json: spec.log_json,
+                journals: spec.journals,
                 members,
             },
             children: BTreeMap::new(),
@@ -292,6 +299,11 @@ impl Cluster {
             .ok_or_else(|| anyhow::anyhow!("no node {id} in this cluster"))
     }
 
+    /// Where the nodes' journals are, if they keep them.
+    pub fn journal_dir(&self) -> PathBuf {
+        self.dir.join("journals")
+    }
+
     /// Starts every node of a cluster that was just created, from empty data directories.
     pub fn bootstrap_all(&mut self) -> anyhow::Result<()> {
         let _lock = self.lock()?;
@@ -337,6 +349,13 @@ impl Cluster {
             .process_group(0);
         if self.file.log_json {
             command.arg("--log-json");
+        }
+        if self.file.journals {
+            let dir = self.journal_dir();
+            fs::create_dir_all(&dir)?;
+            command
+                .arg("--journal")
+                .arg(dir.join(format!("n{id}.jsonl")));
         }
         command.args(how);
         let child = command

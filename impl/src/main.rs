@@ -37,6 +37,10 @@ enum Top {
         /// vote or accept nothing until the cluster has readmitted it.
         #[arg(long)]
         rejoin: bool,
+        /// Append every start and core step of this node to FILE as JSON lines, for
+        /// `failover-model validate`.
+        #[arg(long, value_name = "FILE")]
+        journal: Option<PathBuf>,
         #[command(flatten)]
         log: LogArgs,
     },
@@ -118,7 +122,8 @@ struct SimArgs {
     /// Simulated milliseconds per simulation step (the grain of timers and latency).
     #[arg(long, default_value_t = 10)]
     step_ms: u64,
-    /// With --seed: write every core step of every host, in order, as JSON lines.
+    /// With --seed: write every start and core step of every host, in order, as JSON
+    /// lines (what `failover-model validate` reads).
     #[arg(long, requires = "seed")]
     journal: Option<PathBuf>,
 }
@@ -141,6 +146,10 @@ enum ClusterCommand {
         /// Leave the nodes running and return.
         #[arg(long)]
         detach: bool,
+        /// Each node appends every start and core step to DIR/journals/nID.jsonl, for
+        /// `failover-model validate DIR/journals`.
+        #[arg(long)]
+        journals: bool,
         #[command(flatten)]
         log: LogArgs,
     },
@@ -251,7 +260,7 @@ fn simulate(args: &SimArgs) -> ExitCode {
             print!("{outcome}");
             if let Some(path) = &args.journal {
                 let lines: Vec<String> = outcome
-                    .journal
+                    .entries
                     .iter()
                     .map(|r| serde_json::to_string(r).expect("records serialise"))
                     .collect();
@@ -325,6 +334,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             bootstrap,
             rejoin,
+            journal,
             log,
         } => {
             let config = NodeConfig::load(&config)?;
@@ -334,7 +344,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (_, true) => failover_impl::node::Start::Rejoin,
                 _ => failover_impl::node::Start::FromDisk,
             };
-            failover_impl::node::run(config, start).await
+            let journal = match journal {
+                Some(path) => Some(
+                    failover_impl::seams::FileJournal::append(&path)
+                        .with_context(|| format!("cannot open the journal {}", path.display()))?,
+                ),
+                None => None,
+            };
+            failover_impl::node::run(config, start, journal).await
         }
         Top::Cluster {
             command:
@@ -344,6 +361,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     design,
                     timings,
                     detach,
+                    journals,
                     log,
                 },
         } => {
@@ -353,6 +371,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 timings: timings.timings(),
                 log: log.log,
                 log_json: log.log_json,
+                journals,
             };
             // Listen for Ctrl-C (and SIGTERM, SIGHUP) before the first node starts: one
             // that comes during start-up still stops the nodes, once they are up.

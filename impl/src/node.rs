@@ -7,7 +7,7 @@ use crate::auth::Key;
 use crate::config::NodeConfig;
 use crate::driver::{report_fatal, Driver};
 use crate::metrics::Metrics;
-use crate::seams::{Env, Net, TokioNet};
+use crate::seams::{unix_ms, Env, FileJournal, Journal, Net, StartKind, StartRecord, TokioNet};
 use crate::storage::Storage;
 use crate::transport::{Transport, TransportConfig};
 use anyhow::Context;
@@ -35,7 +35,7 @@ fn first_state(
     config: &NodeConfig,
     storage: &Storage,
     start: Start,
-) -> anyhow::Result<(Node, Option<Commit>)> {
+) -> anyhow::Result<(Node, Option<Commit>, StartKind)> {
     let params = config.params();
     let blank = match (storage.load()?, start) {
         (Some(state), Start::Rejoin) => anyhow::bail!(
@@ -58,7 +58,7 @@ fn first_state(
                     config.data_dir.display()
                 )
             })?;
-            return Ok((node, committed));
+            return Ok((node, committed, StartKind::Disk));
         }
         (None, Start::FromDisk) => anyhow::bail!(
             "no state in {}: start with --bootstrap for a member of a brand-new cluster, or \
@@ -87,14 +87,27 @@ fn first_state(
     if let Some(commit) = &committed {
         storage.save_committed(commit)?;
     }
-    Ok((blank, committed))
+    let kind = match start {
+        Start::Rejoin => StartKind::Rejoin,
+        _ => StartKind::Bootstrap,
+    };
+    Ok((blank, committed, kind))
 }
 
 /// Runs the node of `config` as a process until SIGTERM or Ctrl-C.
-pub async fn run(config: NodeConfig, start: Start) -> anyhow::Result<()> {
+/// With a `journal`, every start and core step is recorded there.
+pub async fn run(
+    config: NodeConfig,
+    start: Start,
+    journal: Option<FileJournal>,
+) -> anyhow::Result<()> {
     let key = Key::load(&config.secret_file)?;
     ensure_descriptors(config.peers.len())?;
-    serve::<TokioNet>(config, start, key, Env::real(), stop_signal()).await
+    let env = Env {
+        journal: journal.map(|j| Arc::new(j) as Arc<dyn Journal>),
+        ..Env::real()
+    };
+    serve::<TokioNet>(config, start, key, env, stop_signal()).await
 }
 
 /// Runs the node of `config` on the network `N` and `env` until `stop` resolves or its
@@ -109,7 +122,16 @@ pub async fn serve<N: Net>(
     let params = config.params();
     let storage = Storage::open_on(env.disk.clone(), &config.data_dir, params.id)?;
     warn_if_no_majority_survives(&config);
-    let (core, committed) = first_state(&config, &storage, start)?;
+    let (core, committed, kind) = first_state(&config, &storage, start)?;
+    if let Some(journal) = &env.journal {
+        let persistent = core.persistent().clone();
+        journal.start(StartRecord::new(
+            unix_ms(),
+            kind,
+            params.clone(),
+            persistent,
+        ));
+    }
     let metrics = Arc::new(Metrics::new());
     let (net_tx, net_rx) = mpsc::channel(4096);
     let transport_config = TransportConfig {

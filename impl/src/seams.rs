@@ -8,8 +8,7 @@
 //!
 //! The node's code is the same on both sides: [`crate::node::serve`] takes the seams.
 
-use failover_core::{Commit, Event, Input, NodeId, Outgoing, Persistent};
-use serde::{Deserialize, Serialize};
+pub use failover_core::{Entry, StartKind, StartRecord, StepRecord};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -18,32 +17,49 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
-/// One core step of a node as its driver carried it out: the input and what came out, in
-/// the contract's order (persisted, then sent, then reported).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StepRecord {
-    /// The node.
-    pub node: NodeId,
-    /// When (wall clock, ms since the Unix epoch; the simulation's clock in a simulation).
-    pub at_ms: u64,
-    /// The input.
-    pub input: Input,
-    /// The core refused the input (nothing changed).
-    pub refused: bool,
-    /// The state written durably before any message left.
-    pub persist: Option<Persistent>,
-    /// The messages sent.
-    pub sends: Vec<Outgoing>,
-    /// The events reported.
-    pub events: Vec<Event>,
-    /// The commit reported (made or learned).
-    pub commit: Option<Commit>,
-}
-
-/// Where a driver reports every step it carried out, beside its logs.
+/// Where a driver reports every start and every step it carried out, beside its logs.
 pub trait Journal: Send + Sync {
+    /// The node came up as `record` says.
+    fn start(&self, record: StartRecord);
     /// `record` was carried out.
     fn step(&self, record: StepRecord);
+}
+
+/// A journal in a file, one JSON [`Entry`] per line, written through on every entry (a
+/// node started with `--journal FILE`): what `failover-model validate` reads.
+pub struct FileJournal(std::sync::Mutex<std::io::BufWriter<std::fs::File>>);
+
+impl FileJournal {
+    /// Appends to `path`, creating it if needed.
+    pub fn append(path: &Path) -> io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(FileJournal(std::sync::Mutex::new(std::io::BufWriter::new(
+            file,
+        ))))
+    }
+
+    fn write(&self, entry: &Entry) {
+        use std::io::Write;
+        let mut out = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let line = serde_json::to_string(entry).expect("journal entries serialise");
+        // A journal is a debugging aid: a full disk must not stop the node.
+        if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+            tracing::warn!("cannot write the journal");
+        }
+    }
+}
+
+impl Journal for FileJournal {
+    fn start(&self, record: StartRecord) {
+        self.write(&Entry::Start(record));
+    }
+
+    fn step(&self, record: StepRecord) {
+        self.write(&Entry::Step(record));
+    }
 }
 
 /// Everything a node runs on besides its network.

@@ -10,6 +10,7 @@ use failover_core::{Design, Input, Node};
 use failover_impl::cluster::Fault;
 use failover_impl::config::NodeConfig;
 use serde_json::Value;
+use std::time::Duration;
 
 /// The outputs logged for one input.
 #[derive(Debug, Default, PartialEq)]
@@ -125,4 +126,51 @@ async fn a_recorded_run_replays_through_the_core_step_by_step() {
             assert_eq!(&replayed, step, "node {id}, step {i}");
         }
     }
+}
+
+/// The journals of a real run with faults, merged in causal order, are a behaviour of the
+/// model; with one step dropped they are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_run_with_faults_is_a_behaviour_of_the_model() {
+    use failover_model::validate::{self, Verdict};
+    let mut c = TestCluster::up("validated", 3, Design::Fenced, fast()).await;
+    c.fault(1, Fault::Pause);
+    c.wait_failover(1, &[2, 3], c.timeout() + MARGIN).await;
+    c.fault(1, Fault::Resume);
+    // The new orchestrator dies; the last two elect and fail it over, then it comes back.
+    let orchestrator = c.status(3).await.orchestrator.expect("an orchestrator");
+    c.fault(orchestrator, Fault::Kill);
+    tokio::time::sleep(c.timeout() + MARGIN).await;
+    c.restart(orchestrator).await;
+    tokio::time::sleep(Duration::from_millis(20 * c.timings.heartbeat_ms)).await;
+    c.cluster.stop_all().unwrap();
+
+    let dir = c.cluster.journal_dir();
+    let verdict = validate::validate_path(&dir).expect("journals readable");
+    let Verdict::Valid(replay) = verdict else {
+        panic!("the real run is not a behaviour of the model: {verdict:?}");
+    };
+    println!("{replay:?}");
+    assert!(replay.restarts >= 1, "the restart was replayed");
+    assert!(
+        replay.deliveries > 100 && replay.entries > 300,
+        "{replay:?}"
+    );
+
+    // The same journals with one persisting step of node 2 taken out.
+    let mut journals = validate::load(&dir).unwrap();
+    let node2 = &mut journals[1];
+    let at = node2
+        .iter()
+        .position(|e| matches!(e, failover_core::Entry::Step(s) if s.persist.is_some()))
+        .expect("node 2 persisted something");
+    node2.remove(at);
+    let verdict = match validate::merge(journals) {
+        Ok(entries) => validate::validate(&entries),
+        Err(m) => Verdict::Mismatch(m, Default::default()),
+    };
+    assert!(
+        matches!(verdict, Verdict::Mismatch(..)),
+        "a dropped step must not validate: {verdict:?}"
+    );
 }

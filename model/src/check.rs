@@ -247,6 +247,9 @@ pub fn describe_bounds(setup: &Setup) -> String {
         setup.tolerated_misses,
         setup.max_count
     );
+    if setup.heartbeats == crate::setup::Heartbeats::Messages {
+        s += " · heartbeats as messages";
+    }
     if setup.timing == crate::setup::Timing::Timed {
         s += &format!(
             " · net-tick {} · bound timeout+{} · horizon {} · {}",

@@ -34,8 +34,9 @@ pub mod properties;
 pub mod setup;
 pub mod state;
 pub mod trace;
+pub mod validate;
 pub mod walk;
 
 pub use check::{run, Report, RunOptions, Search, Status, StopAt};
 pub use model::FailoverModel;
-pub use setup::{Bounds, NetworkMode, Setup, Start, Timing};
+pub use setup::{Bounds, Heartbeats, NetworkMode, Setup, Start, Timing};

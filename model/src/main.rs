@@ -5,7 +5,7 @@ use failover_core::Design;
 use failover_model::check::{self, Report, RunOptions, Search, Status, StopAt};
 use failover_model::profile::{self, Profile};
 use failover_model::walk;
-use failover_model::{FailoverModel, NetworkMode, Setup, Start, Timing};
+use failover_model::{FailoverModel, Heartbeats, NetworkMode, Setup, Start, Timing};
 use stateright::Model;
 use std::process::ExitCode;
 
@@ -28,6 +28,10 @@ enum Command {
     Explore(ExploreArgs),
     /// Random walks through a larger cluster (not exhaustive).
     Simulate(SimulateArgs),
+    /// Whether a recorded run of the real nodes is a behaviour of the model: replays the
+    /// journal(s) at PATH (`failover sim --journal`, `failover node --journal`) through
+    /// it and says so, or names the first step it does not allow, and why.
+    Validate(ValidateArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,6 +93,23 @@ enum NetworkArg {
     Outbox,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum HeartbeatsArg {
+    /// A tick reads the current heartbeat of each peer it hears (the checks' reduction).
+    Read,
+    /// Heartbeats are messages in flight, as on the real network (async only).
+    Messages,
+}
+
+impl From<HeartbeatsArg> for Heartbeats {
+    fn from(h: HeartbeatsArg) -> Self {
+        match h {
+            HeartbeatsArg::Read => Heartbeats::Read,
+            HeartbeatsArg::Messages => Heartbeats::Messages,
+        }
+    }
+}
+
 impl From<NetworkArg> for NetworkMode {
     fn from(n: NetworkArg) -> Self {
         match n {
@@ -117,6 +138,9 @@ struct ModelArgs {
     /// What the network may do with messages in flight.
     #[arg(long, value_enum)]
     network: Option<NetworkArg>,
+    /// How heartbeats reach a node.
+    #[arg(long, value_enum)]
+    heartbeats: Option<HeartbeatsArg>,
     /// Messages a directed link holds (more are dropped, as a full outbox drops them).
     #[arg(long)]
     link_capacity: Option<u8>,
@@ -236,6 +260,7 @@ impl ModelArgs {
         set!(b.settings_changes, self.settings_changes);
         set!(s.start, self.start.map(Start::from));
         set!(s.network, self.network.map(NetworkMode::from));
+        set!(s.heartbeats, self.heartbeats.map(Heartbeats::from));
         set!(s.link_capacity, self.link_capacity);
         set!(s.rebalance_steps, self.rebalance_steps);
         set!(s.can_abort_rebalance, self.can_abort_rebalance);
@@ -377,6 +402,60 @@ fn main() -> ExitCode {
         Command::Check(args) => check_command(args),
         Command::Explore(args) => explore_command(args),
         Command::Simulate(args) => simulate_command(args),
+        Command::Validate(args) => validate_command(args),
+    }
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// A journal file (one global order), or a directory of them (`*.jsonl`, one per
+    /// node, merged in causal order).
+    path: std::path::PathBuf,
+}
+
+fn validate_command(args: ValidateArgs) -> ExitCode {
+    use failover_model::validate::{self, Verdict};
+    let verdict = match validate::validate_path(&args.path) {
+        Ok(verdict) => verdict,
+        Err(e) => return fail(e.to_string()),
+    };
+    let figures = |r: &validate::Replay| {
+        format!(
+            "{} entries, {} model actions: {} restarts ({} after a disk loss), {} deliveries \
+             ({} again), {} messages never delivered, {} silences as pauses, {} admin \
+             commands, {} refused inputs",
+            r.entries,
+            r.actions,
+            r.restarts,
+            r.disk_losses,
+            r.deliveries,
+            r.duplicates,
+            r.losses,
+            r.silences,
+            r.admin,
+            r.refused
+        )
+    };
+    match verdict {
+        Verdict::Valid(replay) => {
+            println!("a behaviour of the model, every `always` property holding");
+            println!("{}", figures(&replay));
+            ExitCode::SUCCESS
+        }
+        Verdict::Violates {
+            property,
+            at,
+            replay,
+        } => {
+            println!("a behaviour of the model that VIOLATES {property:?} at entry {at}");
+            println!("{}", figures(&replay));
+            ExitCode::from(1)
+        }
+        Verdict::Mismatch(mismatch, replay) => {
+            println!("NOT a behaviour of the model: {mismatch}");
+            println!("{}", figures(&replay));
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -5,8 +5,10 @@
 
 use crate::cached::Cached;
 use crate::observe::Ghost;
-use crate::setup::{NetworkMode, Setup, Start, Timing};
-use crate::state::{Action, AdminKind, Cut, Network, Notice, Pending, Slot, Spent, State, Status};
+use crate::setup::{Heartbeats, NetworkMode, Setup, Start, Timing};
+use crate::state::{
+    Action, AdminKind, Cut, Envelope, Network, Notice, Pending, Slot, Spent, State, Status,
+};
 use failover_core::{
     AdminCommand, Input, Message, Node, NodeId, Outgoing, Params, Ready, Settings, SettingsChange,
 };
@@ -24,6 +26,8 @@ pub struct FailoverModel {
     pub params: Vec<Arc<Params>>,
     /// The initial auto-failover settings.
     pub settings: Settings,
+    /// The first node id (the ids are consecutive): 0, or a recorded run's first.
+    pub first: u16,
     /// Set by whoever runs the check to stop it early (a memory bound): no state is
     /// expanded any more, so the checker drains and ends. A stopped run is not exhaustive.
     pub halt: Arc<AtomicBool>,
@@ -57,12 +61,34 @@ impl FailoverModel {
             setup,
             params,
             settings,
+            first: 0,
             halt: Arc::new(AtomicBool::new(false)),
         }
     }
 
+    /// The model of `setup` for nodes with the given parameters (a recorded run's): their
+    /// ids must be consecutive and in order, `setup.nodes` of them.
+    pub fn with_params(setup: Setup, params: Vec<Params>, settings: Settings) -> Self {
+        let first = params.first().map_or(0, |p| p.id.0);
+        debug_assert!(params
+            .iter()
+            .enumerate()
+            .all(|(i, p)| usize::from(p.id.0) == usize::from(first) + i));
+        FailoverModel {
+            params: params.into_iter().map(Arc::new).collect(),
+            settings,
+            first,
+            ..FailoverModel::new(setup)
+        }
+    }
+
     pub(crate) fn ids(&self) -> impl Iterator<Item = NodeId> {
-        (0..self.setup.nodes).map(NodeId)
+        (self.first..self.first + self.setup.nodes).map(NodeId)
+    }
+
+    /// Where `node` is in the state's slots (and the model's parameters).
+    pub(crate) fn at(&self, node: NodeId) -> usize {
+        usize::from(node.0 - self.first)
     }
 
     pub(crate) fn timed(&self) -> bool {
@@ -87,7 +113,7 @@ impl FailoverModel {
     /// Feeds `input` to `node` and carries out the result. Returns false if the node refused
     /// the input (its state is then unchanged).
     fn step_node(&self, state: &mut State, node: NodeId, input: Input) -> bool {
-        let slot = &mut state.nodes[node.0 as usize];
+        let slot = &mut state.nodes[self.at(node)];
         let Ok(ready) = slot.node.step(input) else {
             return false;
         };
@@ -99,7 +125,7 @@ impl FailoverModel {
     /// The model's driver: a step's state is written by a later `Persist` action (so that
     /// a crash can fall in between), and its messages wait for it.
     fn carry_out(&self, state: &mut State, node: NodeId, mut ready: Ready) {
-        let slot = &mut state.nodes[node.0 as usize];
+        let slot = &mut state.nodes[self.at(node)];
         // The state itself is the node's own persistent part, written by `persist`.
         let must_persist = ready.take_persist().is_some();
         let messages = ready.messages().expect("the state was taken out");
@@ -115,17 +141,19 @@ impl FailoverModel {
 
     /// Writes `node`'s state to its disk.
     fn persist(&self, state: &mut State, node: NodeId) {
-        let slot: &mut Slot = &mut state.nodes[node.0 as usize];
+        let slot: &mut Slot = &mut state.nodes[self.at(node)];
         let before = std::mem::replace(&mut slot.disk, slot.node.persistent().clone());
         self.observe_persist(state, node, Some(&before));
     }
 
-    /// Puts messages on the network. Heartbeats are left out: the model hands a node the
-    /// heartbeats of the peers it heard right before each tick (see [`Self::tick`]), which
-    /// covers any delay or loss of them without keeping them in flight.
+    /// Puts messages on the network. Heartbeats are left out unless they are messages
+    /// (`--heartbeats messages`): the model hands a node the heartbeats of the peers it
+    /// heard right before each tick (see [`Self::tick`]), which covers any delay or loss of
+    /// them without keeping them in flight.
     fn send(&self, state: &mut State, src: NodeId, messages: Vec<Outgoing>) {
+        let read = self.setup.heartbeats == Heartbeats::Read;
         for Outgoing { to, msg } in messages {
-            if matches!(msg, Message::Heartbeat { .. }) {
+            if read && matches!(msg, Message::Heartbeat { .. }) {
                 continue;
             }
             self.observe_send(state, src, &msg);
@@ -146,14 +174,47 @@ impl FailoverModel {
             .collect()
     }
 
-    /// `node` gets the current heartbeat of every peer in `heard`, then ticks.
+    /// `node` gets the current heartbeat of every peer in `heard`, then ticks. With
+    /// heartbeats as messages they arrived before: `heard` are their senders.
     fn tick(&self, state: &mut State, node: NodeId, heard: &BTreeSet<NodeId>) {
-        for peer in heard {
-            let msg = state.slot(*peer).node.heartbeat();
-            self.step_node(state, node, Input::Message { from: *peer, msg });
+        if self.setup.heartbeats == Heartbeats::Read {
+            for peer in heard {
+                let msg = state.slot(*peer).node.heartbeat();
+                self.step_node(state, node, Input::Message { from: *peer, msg });
+            }
+        } else {
+            let at = self.at(node);
+            state.nodes[at].heard = 0;
         }
         self.observe_tick(state, node, heard);
         self.step_node(state, node, Input::Tick);
+    }
+
+    /// With heartbeats as messages: the peers whose heartbeat `node` got since its tick.
+    pub(crate) fn heard_since_tick(&self, state: &State, node: NodeId) -> BTreeSet<NodeId> {
+        let bits = state.slot(node).heard;
+        self.ids()
+            .filter(|p| bits & (1 << self.at(*p)) != 0)
+            .collect()
+    }
+
+    /// Delivers `envelope` (a copy stays in flight if `keep`); a heartbeat taken counts
+    /// as heard at the next tick.
+    fn deliver(&self, state: &mut State, envelope: Envelope, keep: bool) {
+        if !keep {
+            state.network.remove(&envelope);
+        }
+        let heartbeat = matches!(envelope.msg, Message::Heartbeat { .. });
+        let (src, dst) = (envelope.src, envelope.dst);
+        let input = Input::Message {
+            from: src,
+            msg: envelope.msg,
+        };
+        if self.step_node(state, dst, input) && heartbeat {
+            let bit = 1 << self.at(src);
+            let at = self.at(dst);
+            state.nodes[at].heard |= bit;
+        }
     }
 
     fn notice_due(&self, state: &State, late: bool) -> u8 {
@@ -219,7 +280,7 @@ impl FailoverModel {
             .ids()
             .find(|n| state.running(*n) && state.slot(*n).pending != Pending::Idle)
         {
-            let slot = &mut state.nodes[n.0 as usize];
+            let slot = &mut state.nodes[self.at(n)];
             match std::mem::replace(&mut slot.pending, Pending::Idle) {
                 Pending::Persist(messages) => {
                     self.persist(state, n);
@@ -258,7 +319,36 @@ impl FailoverModel {
         false
     }
 
-    fn admin_command(&self, state: &State, node: NodeId, kind: AdminKind) -> AdminCommand {
+    /// An administrator gives `node` the `command` of `kind` (the model's own, or a
+    /// recorded one of that kind). Returns false if the node refused it.
+    pub(crate) fn admin(
+        &self,
+        state: &mut State,
+        n: NodeId,
+        kind: AdminKind,
+        command: AdminCommand,
+    ) -> bool {
+        if !self.step_node(state, n, Input::Admin(command)) {
+            return false;
+        }
+        match kind {
+            AdminKind::StartRebalance => state.spent.rebalances += 1,
+            AdminKind::ResetCount => state.spent.quota_resets += 1,
+            AdminKind::ToggleEnabled | AdminKind::ToggleAbort => {
+                state.spent.settings_changes += 1;
+                state.ghost.watch = None;
+            }
+            AdminKind::StopRebalance => {}
+        }
+        true
+    }
+
+    pub(crate) fn admin_command(
+        &self,
+        state: &State,
+        node: NodeId,
+        kind: AdminKind,
+    ) -> AdminCommand {
         let settings = state.slot(node).node.config().settings;
         match kind {
             AdminKind::StartRebalance => AdminCommand::StartRebalance {
@@ -304,7 +394,7 @@ impl FailoverModel {
 
     fn initial_node(&self, params: &Arc<Params>) -> Node {
         match self.setup.start {
-            Start::Settled => Node::settled(params.clone(), self.settings, NodeId(0)),
+            Start::Settled => Node::settled(params.clone(), self.settings, NodeId(self.first)),
             Start::Fresh => Node::bootstrap(params.clone(), self.settings),
         }
     }
@@ -325,6 +415,7 @@ impl Model for FailoverModel {
                     disk: node.persistent().clone(),
                     node,
                     pending: Pending::Idle,
+                    heard: 0,
                 })
             })
             .collect();
@@ -383,6 +474,12 @@ impl Model for FailoverModel {
         }
         // Time.
         match self.setup.timing {
+            Timing::Async if self.setup.heartbeats == Heartbeats::Messages => {
+                for node in self.ids().filter(|n| Self::ready_for_input(state, *n)) {
+                    let heard = self.heard_since_tick(state, node);
+                    actions.push(Action::Tick { node, heard });
+                }
+            }
             Timing::Async => {
                 for node in self.ids().filter(|n| Self::ready_for_input(state, *n)) {
                     let audible = self.audible(state, node);
@@ -521,7 +618,8 @@ impl Model for FailoverModel {
         let mut state = last.clone();
         match action {
             Action::Tick { node, heard } => {
-                if heard.len() < self.audible(&state, node).len() {
+                let read = self.setup.heartbeats == Heartbeats::Read;
+                if read && heard.len() < self.audible(&state, node).len() {
                     state.spent.late_heartbeats += 1;
                 }
                 self.tick(&mut state, node, &heard);
@@ -585,21 +683,10 @@ impl Model for FailoverModel {
                     return None;
                 }
             }
-            Action::Deliver(envelope) => {
-                state.network.remove(&envelope);
-                let input = Input::Message {
-                    from: envelope.src,
-                    msg: envelope.msg,
-                };
-                self.step_node(&mut state, envelope.dst, input);
-            }
+            Action::Deliver(envelope) => self.deliver(&mut state, envelope, false),
             Action::Duplicate(envelope) => {
                 state.spent.duplicates += 1;
-                let input = Input::Message {
-                    from: envelope.src,
-                    msg: envelope.msg,
-                };
-                self.step_node(&mut state, envelope.dst, input);
+                self.deliver(&mut state, envelope, true);
             }
             Action::Lose(envelope) => {
                 state.spent.losses += 1;
@@ -621,7 +708,7 @@ impl Model for FailoverModel {
                 }
             }
             Action::Persist(n) => {
-                let slot = &mut state.nodes[n.0 as usize];
+                let slot = &mut state.nodes[self.at(n)];
                 let Pending::Persist(messages) =
                     std::mem::replace(&mut slot.pending, Pending::Idle)
                 else {
@@ -633,7 +720,7 @@ impl Model for FailoverModel {
                 self.persist(&mut state, n);
             }
             Action::Send(n) => {
-                let slot = &mut state.nodes[n.0 as usize];
+                let slot = &mut state.nodes[self.at(n)];
                 let Pending::Send(messages) = std::mem::replace(&mut slot.pending, Pending::Idle)
                 else {
                     return None;
@@ -657,9 +744,10 @@ impl Model for FailoverModel {
                 self.observe_loss(&mut state, &[node], false);
                 state.ghost.office_disturbed.insert(node);
                 self.observe_restart(&mut state, node);
-                let slot = &mut state.nodes[node.0 as usize];
+                let slot = &mut state.nodes[self.at(node)];
                 slot.status = Status::Down { clean };
                 slot.pending = Pending::Idle;
+                slot.heard = 0;
                 state.network.retain_links(|_, dst| dst != node);
                 state.notices.retain(|n| n.to != node);
                 self.tell_peers(&mut state, node, !clean);
@@ -668,17 +756,17 @@ impl Model for FailoverModel {
                 state.spent.disk_losses += 1;
                 let boot = u64::from(state.spent.disk_losses);
                 // What a node that rejoins on a new disk writes first.
-                let params = self.params[usize::from(n.0)].clone();
+                let params = self.params[self.at(n)].clone();
                 let blank = Node::rejoin(params, self.settings, boot)
                     .persistent()
                     .clone();
-                let slot = &mut state.nodes[n.0 as usize];
+                let slot = &mut state.nodes[self.at(n)];
                 slot.disk = blank;
             }
             Action::Restart(n) => {
                 state.spent.restarts += 1;
-                let params = self.params[usize::from(n.0)].clone();
-                let slot = &mut state.nodes[n.0 as usize];
+                let params = self.params[self.at(n)].clone();
+                let slot = &mut state.nodes[self.at(n)];
                 slot.node = Node::restart(params, slot.disk.clone())
                     .expect("a node's own disk names its cluster's members");
                 slot.status = Status::Running;
@@ -695,11 +783,11 @@ impl Model for FailoverModel {
                 state.spent.pauses += 1;
                 self.observe_loss(&mut state, &[n], false);
                 state.ghost.office_disturbed.insert(n);
-                state.nodes[n.0 as usize].status = Status::Paused;
+                state.nodes[self.at(n)].status = Status::Paused;
                 self.tell_peers(&mut state, n, true);
             }
             Action::Resume(n) => {
-                let slot = &mut state.nodes[n.0 as usize];
+                let slot = &mut state.nodes[self.at(n)];
                 slot.status = Status::Running;
                 let was_orchestrator = slot.node.is_orchestrator();
                 if was_orchestrator && state.ghost.out.contains(&n) {
@@ -743,17 +831,8 @@ impl Model for FailoverModel {
             }
             Action::Admin(n, kind) => {
                 let command = self.admin_command(&state, n, kind);
-                if !self.step_node(&mut state, n, Input::Admin(command)) {
+                if !self.admin(&mut state, n, kind, command) {
                     return None;
-                }
-                match kind {
-                    AdminKind::StartRebalance => state.spent.rebalances += 1,
-                    AdminKind::ResetCount => state.spent.quota_resets += 1,
-                    AdminKind::ToggleEnabled | AdminKind::ToggleAbort => {
-                        state.spent.settings_changes += 1;
-                        state.ghost.watch = None;
-                    }
-                    AdminKind::StopRebalance => {}
                 }
             }
         }

@@ -202,7 +202,7 @@ impl FailoverModel {
     }
 
     pub(crate) fn silence(&self, ghost: &Ghost, observer: NodeId, peer: NodeId) -> u8 {
-        ghost.silence[usize::from(observer.0) * usize::from(self.setup.nodes) + usize::from(peer.0)]
+        ghost.silence[self.at(observer) * usize::from(self.setup.nodes) + self.at(peer)]
     }
 
     /// `node` ticked having heard `heard`.
@@ -210,7 +210,7 @@ impl FailoverModel {
         let n = usize::from(self.setup.nodes);
         let cap = self.setup.timeout_ticks.min(u32::from(u8::MAX)) as u8;
         for peer in self.ids().filter(|p| *p != node) {
-            let at = usize::from(node.0) * n + usize::from(peer.0);
+            let at = self.at(node) * n + self.at(peer);
             let s = &mut state.ghost.silence[at];
             *s = if heard.contains(&peer) {
                 0
@@ -223,7 +223,7 @@ impl FailoverModel {
     /// `node` stopped or restarted: it counts nothing until it ticks again, from zero.
     pub(crate) fn observe_restart(&self, state: &mut State, node: NodeId) {
         let n = usize::from(self.setup.nodes);
-        let row = usize::from(node.0) * n;
+        let row = self.at(node) * n;
         state.ghost.silence[row..row + n].fill(0);
     }
 
@@ -417,7 +417,7 @@ impl FailoverModel {
             if entry.digest != d {
                 ghost.violations.two_configs_in_a_slot = true;
             } else if (entry.by.count_ones() as usize) < majority {
-                entry.by |= 1 << node.0;
+                entry.by |= 1 << self.at(node);
                 if entry.by.count_ones() as usize >= majority {
                     // Chosen: which other disks accept it later changes nothing.
                     entry.by = u64::MAX;

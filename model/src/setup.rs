@@ -79,6 +79,22 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// How heartbeats reach a node.
+    #[derive(Default)]
+    Heartbeats {
+        #[default]
+        /// Right before each tick a node reads the current heartbeat of every peer it
+        /// hears (`heard`, a choice of the search): any delay or loss of a heartbeat is a
+        /// choice at the tick, and none is ever in flight. The reduction the checks use.
+        Read = "read",
+        /// Heartbeats are messages like any other, in flight until delivered, lost or
+        /// duplicated, and a tick counts the peers whose heartbeat arrived since the last
+        /// one. What a recorded run of the real node shows (`async` only).
+        Messages = "messages",
+    }
+}
+
 /// How many faults and events of each kind a run may inject (in total, not at once); the
 /// model also counts what a run has spent in this shape.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -184,6 +200,9 @@ pub struct Setup {
     /// quiet (bounded delivery).
     #[serde(default)]
     pub faults_in_flight: bool,
+    /// How heartbeats reach a node.
+    #[serde(default)]
+    pub heartbeats: Heartbeats,
     /// A deliberately wrong driver that sends a step's messages before writing its state:
     /// the model must catch it. For demonstrating the check, never for real use.
     #[serde(default)]
@@ -246,6 +265,7 @@ impl Setup {
             slack_ticks,
             horizon,
             faults_in_flight: false,
+            heartbeats: Heartbeats::Read,
             unsafe_send_before_persist: false,
         }
     }
@@ -297,6 +317,9 @@ impl Setup {
         }
         if self.timing == Timing::Timed && self.horizon == 0 {
             return Err("--horizon must be at least 1".into());
+        }
+        if self.heartbeats == Heartbeats::Messages && self.timing != Timing::Async {
+            return Err("--heartbeats messages applies to --timing async only".into());
         }
         if self.faults_in_flight && self.timing != Timing::Timed {
             return Err("--faults-in-flight applies to --timing timed only".into());

@@ -46,6 +46,9 @@ pub struct Slot {
     pub disk: Persistent,
     /// Output not yet carried out.
     pub pending: Pending,
+    /// With heartbeats as messages: the peers (bits by slot) whose heartbeat arrived since
+    /// the node's last tick. Always empty otherwise.
+    pub heard: u64,
 }
 
 /// A message in flight.
@@ -206,7 +209,10 @@ pub struct State {
 impl State {
     /// The slot of `node`.
     pub fn slot(&self, node: NodeId) -> &Slot {
-        &self.nodes[node.0 as usize]
+        // Slots hold nodes of consecutive ids, in order (from 0, or from the first id of a
+        // recorded run).
+        let first = self.nodes[0].node.id().0;
+        &self.nodes[usize::from(node.0 - first)]
     }
 
     /// Whether messages from `src` reach `dst`.

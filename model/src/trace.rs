@@ -92,8 +92,8 @@ pub fn describe_changes(before: &State, after: &State) -> Vec<String> {
     if before.cut != after.cut && after.cut.is_none() {
         out.push("every link up".into());
     }
-    for (i, (old, new)) in before.nodes.iter().zip(&after.nodes).enumerate() {
-        let id = NodeId(i as u16);
+    for (old, new) in before.nodes.iter().zip(&after.nodes) {
+        let id = new.node.id();
         let mut facts = Vec::new();
         if old.status != new.status {
             facts.push(match new.status {

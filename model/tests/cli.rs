@@ -144,3 +144,35 @@ fn a_memory_bound_is_a_failure_not_a_pass() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a size such as 512M or 4G"), "{err}");
 }
+
+#[test]
+fn validate_says_what_it_cannot_read() {
+    let dir = scratch("validate");
+    let out = model()
+        .args(["validate"])
+        .arg(dir.join("missing.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, "{\"start\": 1}\n").unwrap();
+    let out = model().args(["validate"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.jsonl:1: not a journal entry"), "{err}");
+
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = model().args(["validate"]).arg(&empty).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no journal"));
+
+    // A journal that does not begin with its cluster: not a behaviour, exit 1.
+    let headless = dir.join("headless.jsonl");
+    std::fs::write(&headless, "").unwrap();
+    let out = model().args(["validate"]).arg(&headless).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NOT a behaviour of the model"));
+}

@@ -148,3 +148,28 @@ fn in_timed_a_loss_reaches_messages_in_flight_only_between_deliveries() {
     assert_eq!(count(0, false), count(1, false));
     assert!(count(1, true) > count(0, true));
 }
+
+#[test]
+fn with_heartbeats_as_messages_poc_still_breaks_the_quota() {
+    // The mode replays of recorded runs use: heartbeats in flight like any message. Too
+    // big to search whole, but a breadth-first hunt finds what the default mode finds.
+    let mut s = setup(Design::Poc, 3, Timing::Async);
+    s.heartbeats = failover_model::Heartbeats::Messages;
+    let options = RunOptions {
+        search: failover_model::Search::Bfs,
+        stop_at: failover_model::StopAt::Violation("failover quota respected".into()),
+        max_time: Some(std::time::Duration::from_secs(120)),
+        ..RunOptions::default()
+    };
+    let report = check::run(&s, &options);
+    let quota = report
+        .properties
+        .iter()
+        .find(|p| p.name == "failover quota respected")
+        .unwrap();
+    assert_eq!(quota.status, Status::Violated, "{}", report.render());
+    // And the mode is refused where it has no meaning.
+    let mut timed = setup(Design::Fenced, 3, Timing::Timed);
+    timed.heartbeats = failover_model::Heartbeats::Messages;
+    assert!(timed.validate().is_err());
+}

@@ -3,28 +3,38 @@
 //! read only what the nodes persisted, sent, proposed and reported, and count majorities
 //! themselves, never with the core's code.
 
-use crate::seams::{Journal, StepRecord};
+use crate::seams::{Entry, Journal, StartRecord, StepRecord};
 use failover_core::{ClusterConfig, Design, Event, Input, Message, NodeId, Office, Term};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-/// Every step of every host, in the order the simulation ran them.
+/// Every start and step of every host, in the order the simulation ran them.
 #[derive(Debug, Default, Clone)]
-pub struct Recorder(Arc<Mutex<Vec<StepRecord>>>);
+pub struct Recorder(Arc<Mutex<Vec<Entry>>>);
 
 impl Journal for Recorder {
+    fn start(&self, record: StartRecord) {
+        self.0.lock().unwrap().push(Entry::Start(record));
+    }
+
     fn step(&self, record: StepRecord) {
-        self.0.lock().unwrap().push(record);
+        self.0.lock().unwrap().push(Entry::Step(record));
     }
 }
 
 impl Recorder {
     /// The steps so far.
     pub fn records(&self) -> Vec<StepRecord> {
+        let entries = self.0.lock().unwrap();
+        steps(&entries).cloned().collect()
+    }
+
+    /// The starts and steps so far.
+    pub fn entries(&self) -> Vec<Entry> {
         self.0.lock().unwrap().clone()
     }
 
-    /// How many steps so far.
+    /// How many starts and steps so far.
     pub fn len(&self) -> usize {
         self.0.lock().unwrap().len()
     }
@@ -37,9 +47,9 @@ impl Recorder {
     /// The orchestrator that the nodes' latest heartbeats show: the node whose last tick
     /// announced the highest term it leads (`fenced`), or that holds the singletons.
     pub fn orchestrator(&self, design: Design) -> Option<NodeId> {
-        let records = self.0.lock().unwrap();
+        let entries = self.0.lock().unwrap();
         let mut latest: BTreeMap<NodeId, (Term, bool)> = BTreeMap::new();
-        for r in records.iter().filter(|r| r.input == Input::Tick) {
+        for r in steps(&entries).filter(|r| r.input == Input::Tick) {
             for out in &r.sends {
                 if let Message::Heartbeat {
                     orchestrator,
@@ -62,6 +72,14 @@ impl Recorder {
             .max_by_key(|(node, (term, _))| (*term, std::cmp::Reverse(*node)))
             .map(|(node, _)| node)
     }
+}
+
+/// The steps among `entries`.
+pub fn steps(entries: &[Entry]) -> impl Iterator<Item = &StepRecord> {
+    entries.iter().filter_map(|e| match e {
+        Entry::Step(step) => Some(step),
+        Entry::Start(_) => None,
+    })
 }
 
 /// A broken property, with when and why.

@@ -65,6 +65,9 @@ pub struct Outcome {
     pub admin: Vec<(Duration, schedule::AdminRequest, String)>,
     /// Every core step of every host, in the simulation's order.
     pub journal: Vec<crate::seams::StepRecord>,
+    /// Every start and step of every host, in the simulation's order: what
+    /// `failover-model validate` replays through the model.
+    pub entries: Vec<crate::seams::Entry>,
 }
 
 impl Outcome {
@@ -82,7 +85,8 @@ pub fn run(seed: u64, options: &Options) -> Outcome {
     let schedule = Schedule::draw(seed, options.nodes, options.duration);
     let mut world = world::World::new(seed, options);
     let error = world.run(&schedule).err();
-    let records = world.recorder.records();
+    let entries = world.recorder.entries();
+    let records: Vec<_> = history::steps(&entries).cloned().collect();
     let checks = history::Checks {
         nodes: usize::from(options.nodes),
         design: options.design,
@@ -110,6 +114,7 @@ pub fn run(seed: u64, options: &Options) -> Outcome {
         wall: started.elapsed(),
         admin,
         journal: records,
+        entries,
     }
 }
 

@@ -57,6 +57,7 @@ impl TestCluster {
             timings: timings.clone(),
             log: "info,failover::core=debug".into(),
             log_json: true,
+            journals: true,
         };
         let mut cluster = Cluster::create(&temp_dir(name), &spec, &exe()).expect("cluster created");
         cluster.bootstrap_all().expect("nodes start");
