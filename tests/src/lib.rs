@@ -1,14 +1,26 @@
 //! # failover-tests
 //!
-//! Tests across the crates of the workspace, with one harness: [`batch`] runs the real
-//! node (`failover-impl`) in its deterministic simulation over a range of seeds and says
-//! which seeds broke what, so that every failure names the seed that replays it
-//! (`failover sim --seed S --nodes N --design D`).
+//! Tests across the crates of the workspace, with one harness:
+//! - [`cluster`]: a local cluster of real `failover` processes on loopback TCP (built from
+//!   this workspace on first use), the faults to inject, and the waits and checks the
+//!   multi-process tests share;
+//! - [`batch`]: the real node (`failover-impl`) in its deterministic simulation over a range
+//!   of seeds, saying which seeds broke what, so that every failure names the seed that
+//!   replays it (`failover sim --seed S --nodes N --design D`).
 //!
-//! - `tests/simulation.rs`: fenced holds over hundreds of seeds at 3 and 5 nodes; poc and
-//!   legacy are caught; a seed replays exactly; the history checks catch tampered records.
+//! The tests:
+//! - `simulation.rs`: fenced holds over hundreds of seeds at 3 and 5 nodes; poc and legacy
+//!   are caught; a seed replays exactly; the history checks catch tampered records.
+//! - `validation.rs`: recorded simulated runs replayed through the model
+//!   (`failover-model validate`); tampered journals rejected.
+//! - `recorded.rs`: a real run replays through the core step by step, and its journals
+//!   (with a pause, a kill and a restart) are a behaviour of the model.
+//! - `failover.rs`, `operator.rs`, `hostile.rs`, `bad_input.rs`, `cli.rs`: real clusters
+//!   failing over, as an operator sees them, under attack, fed bad input, and the CLI.
 //!
-//! `FAILOVER_SIM_SEEDS=N` runs N seeds per batch instead of the default.
+//! `FAILOVER_SIM_SEEDS=N` runs N seeds per simulation batch instead of the default.
+
+pub mod cluster;
 
 use failover_core::Design;
 use failover_impl::sim::{self, Options, Summary};

@@ -2,7 +2,7 @@
 //! simulated runs of fenced are behaviours of the model with every property holding; poc's
 //! are behaviours too, and break the property the history checks say they break, at the
 //! same step; a journal with a step dropped, moved, invented or altered is not one.
-//! (A real multi-process run with faults is validated in `impl/tests/recorded.rs`.)
+//! (A real multi-process run with faults is validated in `tests/tests/recorded.rs`.)
 
 use failover_core::{Design, Entry, Input, Message, Persistent, StartKind, StepRecord};
 use failover_impl::sim::{self, Options};
@@ -27,6 +27,7 @@ fn simulated_runs_of_fenced_are_behaviours_of_the_model() {
             match validate(&outcome.entries) {
                 Verdict::Valid(r) => {
                     total.entries += r.entries;
+                    total.actions += r.actions;
                     total.restarts += r.restarts;
                     total.disk_losses += r.disk_losses;
                     total.deliveries += r.deliveries;

@@ -1,11 +1,9 @@
 //! What an operator sees: a status that shows only what is committed, clear warnings about
 //! clusters that cannot fail over, and "why not" lines for failovers that do not happen.
 
-mod common;
-
-use common::{fast, TestCluster, MARGIN};
 use failover_core::Design;
 use failover_impl::cluster::Fault;
+use failover_tests::cluster::{fast, TestCluster, MARGIN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_two_node_cluster_warns_and_shows_no_failover_it_could_not_commit() {
@@ -91,7 +89,7 @@ async fn the_logs_and_metrics_say_what_happened_and_why_not() {
     };
     c.fault(4, Fault::Kill);
     c.fault(5, Fault::Kill);
-    common::eventually(
+    failover_tests::cluster::eventually(
         "node 1 says why it fails nobody over",
         c.timeout() + MARGIN,
         || async { log(&c, 1).contains("other nodes are down too") },
@@ -102,7 +100,7 @@ async fn the_logs_and_metrics_say_what_happened_and_why_not() {
     c.restart(5).await;
     c.wait_failover(4, &[1, 2, 3, 5], c.timeout() * 2 + MARGIN)
         .await;
-    common::eventually("node 2 logs the failover it learned", MARGIN, || async {
+    failover_tests::cluster::eventually("node 2 logs the failover it learned", MARGIN, || async {
         log(&c, 2).contains("learned a committed failover")
     })
     .await;

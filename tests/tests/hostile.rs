@@ -2,15 +2,13 @@
 //! without a token, oversized bodies, and floods of replayed or unfinished peer handshakes.
 //! None of it may stop a node, change its state, or get a healthy node failed over.
 
-mod common;
-
 use bytes::Bytes;
-use common::{eventually, fast, TestCluster, MARGIN};
 use failover_core::Design;
 use failover_impl::api_server::{HEADER_TIMEOUT, MAX_CONNECTIONS};
 use failover_impl::auth::Key;
 use failover_impl::cluster::{Fault, ProcessState};
 use failover_impl::wire::{codec, context, seal, Envelope};
+use failover_tests::cluster::{eventually, fast, TestCluster, MARGIN};
 use futures_util::SinkExt;
 use std::net::SocketAddr;
 use std::process::Command;

@@ -1,9 +1,7 @@
 //! The `failover` CLI as a user runs it: cluster up (detached and in the foreground),
 //! status, faults by name, cluster down, and clear errors.
 
-mod common;
-
-use common::{exe, temp_dir};
+use failover_tests::cluster::{exe, temp_dir};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::{BufRead, BufReader};

@@ -1,6 +1,5 @@
-//! A local cluster of real `failover` node processes for the tests, stopped on drop.
-
-#![allow(dead_code)] // each test file uses a different part
+//! A local cluster of real `failover` node processes for the tests, stopped on drop, with
+//! the faults to inject and the waits and checks the tests share.
 
 use failover_core::Design;
 use failover_impl::cluster::{Cluster, Fault, Spec, Timings};
@@ -28,8 +27,36 @@ pub struct TestCluster {
     pub timings: Timings,
 }
 
+/// The `failover` binary of this build (built on first use: Cargo builds a package's
+/// binaries only for that package's own tests).
 pub fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_failover"))
+    static EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| {
+        // This test runs from TARGET/PROFILE/deps/; the binary goes to TARGET/PROFILE/.
+        let test = std::env::current_exe().expect("the test's path");
+        let profile_dir = test
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("TARGET/PROFILE/deps/TEST");
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "failover-impl",
+                "--bin",
+                "failover",
+            ])
+            .env("CARGO_TARGET_DIR", profile_dir.parent().expect("TARGET"));
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo runs");
+        assert!(status.success(), "the failover binary builds");
+        profile_dir.join("failover")
+    })
+    .clone()
 }
 
 /// A fresh directory for a test cluster. On tmpfs where there is one: right after a build

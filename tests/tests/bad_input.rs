@@ -1,14 +1,12 @@
 //! Bad input gets a clear refusal and changes nothing: forged, replayed, malformed and
 //! oversized frames, unknown node ids, bad configs, corrupt state files, bad API requests.
 
-mod common;
-
 use bytes::Bytes;
-use common::{eventually, exe, fast, temp_dir, TestCluster, MARGIN};
 use failover_core::{Design, Membership, Message, NodeId};
 use failover_impl::auth::Key;
 use failover_impl::cluster::{Fault, Timings};
 use failover_impl::wire::{codec, context, open, seal, Envelope};
+use failover_tests::cluster::{eventually, exe, fast, temp_dir, TestCluster, MARGIN};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::net::SocketAddr;

@@ -2,11 +2,9 @@
 //! and SIGSTOP, fencing of a resumed orchestrator, rebalance and quota rules, restarts, and
 //! the legacy design's wait for the net-tick timeout.
 
-mod common;
-
-use common::{eventually, fast, TestCluster, MARGIN};
 use failover_core::{Design, Membership};
 use failover_impl::cluster::{Fault, Timings};
+use failover_tests::cluster::{eventually, fast, TestCluster, MARGIN};
 use serde_json::json;
 use std::time::Duration;
 

@@ -3,12 +3,10 @@
 //! must give back the logged outputs, step by step, and every step must have persisted
 //! before it sent.
 
-mod common;
-
-use common::{fast, TestCluster, MARGIN};
 use failover_core::{Design, Input, Node};
 use failover_impl::cluster::Fault;
 use failover_impl::config::NodeConfig;
+use failover_tests::cluster::{fast, TestCluster, MARGIN};
 use serde_json::Value;
 use std::time::Duration;
 
