@@ -7,7 +7,7 @@ use crate::cached::Cached;
 use crate::observe::Ghost;
 use crate::setup::{Heartbeats, NetworkMode, Setup, Start, Timing};
 use crate::state::{
-    Action, AdminKind, Cut, Envelope, Network, Notice, Pending, Slot, Spent, State, Status,
+    Action, AdminKind, Cut, Envelope, Network, Notice, Peers, Pending, Slot, Spent, State, Status,
 };
 use failover_core::{
     AdminCommand, Input, Message, Node, NodeId, Outgoing, Params, Ready, Settings, SettingsChange,
@@ -168,7 +168,7 @@ impl FailoverModel {
     }
 
     /// The peers whose heartbeats `node` can hear: running, on a link that is up.
-    pub(crate) fn audible(&self, state: &State, node: NodeId) -> Vec<NodeId> {
+    pub(crate) fn audible(&self, state: &State, node: NodeId) -> Peers {
         self.ids()
             .filter(|p| *p != node && state.running(*p) && state.link_up(*p, node))
             .collect()
@@ -176,7 +176,7 @@ impl FailoverModel {
 
     /// `node` gets the current heartbeat of every peer in `heard`, then ticks. With
     /// heartbeats as messages they arrived before: `heard` are their senders.
-    fn tick(&self, state: &mut State, node: NodeId, heard: &BTreeSet<NodeId>) {
+    fn tick(&self, state: &mut State, node: NodeId, heard: &[NodeId]) {
         if self.setup.heartbeats == Heartbeats::Read {
             for peer in heard {
                 let msg = state.slot(*peer).node.heartbeat();
@@ -191,7 +191,7 @@ impl FailoverModel {
     }
 
     /// With heartbeats as messages: the peers whose heartbeat `node` got since its tick.
-    pub(crate) fn heard_since_tick(&self, state: &State, node: NodeId) -> BTreeSet<NodeId> {
+    pub(crate) fn heard_since_tick(&self, state: &State, node: NodeId) -> Peers {
         let bits = state.slot(node).heard;
         self.ids()
             .filter(|p| bits & (1 << self.at(*p)) != 0)
@@ -239,7 +239,9 @@ impl FailoverModel {
     fn cancel_notices(&self, state: &mut State, keep: impl Fn(&Notice) -> bool) {
         if self.timed() {
             let now = state.now;
-            state.notices.retain(|n| n.due <= now || keep(n));
+            if !state.notices.iter().all(|n| n.due <= now || keep(n)) {
+                state.notices.retain(|n| n.due <= now || keep(n));
+            }
         }
     }
 
@@ -424,11 +426,11 @@ impl Model for FailoverModel {
             now: 0,
             nodes,
             network: Network::default(),
-            notices: BTreeSet::new(),
+            notices: Cached::default(),
             cut: None,
             spent: Spent::default(),
             ghost: Ghost {
-                silence: vec![0; n * n],
+                silence: Cached::new(vec![0; n * n]),
                 ..Ghost::default()
             },
         };
@@ -532,7 +534,7 @@ impl Model for FailoverModel {
                     actions.push(Action::Deliver(envelope));
                 }
             }
-            for notice in &state.notices {
+            for notice in state.notices.iter() {
                 if Self::ready_for_input(state, notice.to) {
                     actions.push(Action::NodeDown(*notice));
                 }
@@ -651,7 +653,7 @@ impl Model for FailoverModel {
                 }
                 // Bounded delivery: every running node hears every live, reachable peer
                 // (but a late heartbeat).
-                let hearing: Vec<(NodeId, BTreeSet<NodeId>)> = self
+                let hearing: Vec<(NodeId, Peers)> = self
                     .ids()
                     .filter(|n| state.running(*n))
                     .map(|n| {
@@ -749,7 +751,9 @@ impl Model for FailoverModel {
                 slot.pending = Pending::Idle;
                 slot.heard = 0;
                 state.network.retain_links(|_, dst| dst != node);
-                state.notices.retain(|n| n.to != node);
+                if state.notices.iter().any(|n| n.to == node) {
+                    state.notices.retain(|n| n.to != node);
+                }
                 self.tell_peers(&mut state, node, !clean);
             }
             Action::LoseDisk(n) => {

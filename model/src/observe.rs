@@ -127,7 +127,7 @@ pub struct Ghost {
     pub proposers: Cached<BTreeMap<Term, NodeId>>,
     /// Consecutive ticks at which node `i` missed node `j` (`i * nodes + j`), capped at
     /// the timeout.
-    pub silence: Vec<u8>,
+    pub silence: Cached<Vec<u8>>,
     /// Violations.
     pub violations: Violations,
     /// Witnesses.
@@ -206,17 +206,21 @@ impl FailoverModel {
     }
 
     /// `node` ticked having heard `heard`.
-    pub(crate) fn observe_tick(&self, state: &mut State, node: NodeId, heard: &BTreeSet<NodeId>) {
+    pub(crate) fn observe_tick(&self, state: &mut State, node: NodeId, heard: &[NodeId]) {
         let n = usize::from(self.setup.nodes);
         let cap = self.setup.timeout_ticks.min(u32::from(u8::MAX)) as u8;
         for peer in self.ids().filter(|p| *p != node) {
             let at = self.at(node) * n + self.at(peer);
-            let s = &mut state.ghost.silence[at];
-            *s = if heard.contains(&peer) {
+            let old = state.ghost.silence[at];
+            let new = if heard.contains(&peer) {
                 0
             } else {
-                (*s + 1).min(cap)
+                (old + 1).min(cap)
             };
+            // Written only on a change, so that the counts stay shared otherwise.
+            if new != old {
+                state.ghost.silence[at] = new;
+            }
         }
     }
 
@@ -224,7 +228,9 @@ impl FailoverModel {
     pub(crate) fn observe_restart(&self, state: &mut State, node: NodeId) {
         let n = usize::from(self.setup.nodes);
         let row = self.at(node) * n;
-        state.ghost.silence[row..row + n].fill(0);
+        if state.ghost.silence[row..row + n].iter().any(|s| *s != 0) {
+            state.ghost.silence[row..row + n].fill(0);
+        }
     }
 
     /// What one step of `node` did.

@@ -7,7 +7,6 @@ use crate::setup::{Setup, Timing};
 use crate::state::State;
 use failover_core::Design;
 use stateright::Property;
-use std::collections::BTreeMap;
 
 /// Never two failovers of one node: a second one would act on a node that is already out,
 /// on a stale view (the hazard of two actors).
@@ -101,17 +100,21 @@ pub const TIME_BOUNDS: [&str; 5] = [
     STEPS_DOWN_IN_TIME,
 ];
 
+// Both are evaluated at every state and the records are few: pairwise counts, no maps.
 fn at_most_one(_: &FailoverModel, s: &State) -> bool {
-    let mut seen = std::collections::BTreeSet::new();
-    s.ghost.records.iter().all(|r| seen.insert(r.node))
+    let records = &s.ghost.records;
+    records
+        .iter()
+        .enumerate()
+        .all(|(i, r)| records.iter().skip(i + 1).all(|q| q.node != r.node))
 }
 
 fn quota(m: &FailoverModel, s: &State) -> bool {
-    let mut per_epoch: BTreeMap<u32, u32> = BTreeMap::new();
-    for r in s.ghost.records.iter() {
-        *per_epoch.entry(r.quota_epoch).or_default() += 1;
-    }
-    per_epoch.values().all(|count| *count <= m.setup.max_count)
+    let records = &s.ghost.records;
+    records.iter().all(|r| {
+        let in_epoch = records.iter().filter(|q| q.quota_epoch == r.quota_epoch);
+        in_epoch.count() <= m.setup.max_count as usize
+    })
 }
 
 /// Whether a time bound is judged at `s`: with faults in flight, only once the tick's

@@ -282,9 +282,10 @@ impl Setup {
 
     /// Checks the setup; the error names the offending value.
     pub fn validate(&self) -> Result<(), String> {
-        if !(2..=6).contains(&self.nodes) {
+        let most = crate::state::MAX_NODES;
+        if !(2..=most).contains(&usize::from(self.nodes)) {
             return Err(format!(
-                "--nodes must be between 2 and 6, got {}",
+                "--nodes must be between 2 and {most}, got {}",
                 self.nodes
             ));
         }

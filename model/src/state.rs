@@ -5,7 +5,8 @@
 use crate::cached::Cached;
 use crate::observe::Ghost;
 use failover_core::{Message, Node, NodeId, Outgoing, Persistent};
-use std::collections::{BTreeMap, BTreeSet};
+use smallvec::SmallVec;
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// Whether a node runs.
@@ -65,18 +66,34 @@ pub struct Envelope {
 /// Messages in flight: one queue per directed link holding at most the link's capacity
 /// (a message sent on a full link is dropped, as a full outbox drops it). In FIFO modes
 /// only a queue's head can arrive; in unordered mode any message can.
+///
+/// The queues are kept as one list ordered by link, each link's messages in the order
+/// sent, and shared with the states that did not change it (most steps send nothing): a
+/// change copies one short list instead of a map of queues.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Network {
-    links: BTreeMap<(NodeId, NodeId), Vec<Message>>,
+    queued: Cached<Vec<Envelope>>,
 }
 
 impl Network {
+    /// The messages queued on the link from `src` to `dst`, oldest first, and where they
+    /// start in the list.
+    fn link(&self, src: NodeId, dst: NodeId) -> (usize, &[Envelope]) {
+        let start = self.queued.partition_point(|e| (e.src, e.dst) < (src, dst));
+        let len = self.queued[start..]
+            .iter()
+            .take_while(|e| (e.src, e.dst) == (src, dst))
+            .count();
+        (start, &self.queued[start..start + len])
+    }
+
     /// Queues `msg` from `src` to `dst` unless the link already holds `capacity` messages
     /// or (with `merge`) an equal message.
     pub fn send(&mut self, src: NodeId, dst: NodeId, msg: Message, capacity: u8, merge: bool) {
-        let queue = self.links.entry((src, dst)).or_default();
-        if queue.len() < usize::from(capacity) && !(merge && queue.contains(&msg)) {
-            queue.push(msg);
+        let (start, queue) = self.link(src, dst);
+        if queue.len() < usize::from(capacity) && !(merge && queue.iter().any(|e| e.msg == msg)) {
+            let end = start + queue.len();
+            self.queued.insert(end, Envelope { src, dst, msg });
         }
     }
 
@@ -84,16 +101,13 @@ impl Network {
     /// message once per distinct value.
     pub fn deliverable(&self, unordered: bool) -> Vec<Envelope> {
         let mut out = Vec::new();
-        for ((src, dst), queue) in &self.links {
-            let candidates = if unordered { &queue[..] } else { &queue[..1] };
-            for (i, msg) in candidates.iter().enumerate() {
-                if !candidates[..i].contains(msg) {
-                    out.push(Envelope {
-                        src: *src,
-                        dst: *dst,
-                        msg: msg.clone(),
-                    });
-                }
+        for (i, e) in self.queued.iter().enumerate() {
+            let head = i == 0 || {
+                let before = &self.queued[i - 1];
+                (before.src, before.dst) != (e.src, e.dst)
+            };
+            if head || (unordered && !self.queued[..i].contains(e)) {
+                out.push(e.clone());
             }
         }
         out
@@ -106,43 +120,43 @@ impl Network {
 
     /// Takes the first copy of `envelope` off its link. Returns whether it was there.
     pub fn remove(&mut self, envelope: &Envelope) -> bool {
-        let key = (envelope.src, envelope.dst);
-        let Some(queue) = self.links.get_mut(&key) else {
+        // Looked up before writing, so that a miss does not copy the shared list.
+        let Some(at) = self.queued.iter().position(|e| e == envelope) else {
             return false;
         };
-        let Some(at) = queue.iter().position(|m| *m == envelope.msg) else {
-            return false;
-        };
-        queue.remove(at);
-        if queue.is_empty() {
-            self.links.remove(&key);
-        }
+        self.queued.remove(at);
         true
     }
 
     /// Drops every message on the link from `src` to `dst`.
     pub fn drop_link(&mut self, src: NodeId, dst: NodeId) {
-        self.links.remove(&(src, dst));
+        self.retain_links(|a, b| (a, b) != (src, dst));
     }
 
     /// The links that hold messages.
     pub fn busy_links(&self) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
-        self.links.keys().copied()
+        let mut last = None;
+        self.queued.iter().filter_map(move |e| {
+            let link = (e.src, e.dst);
+            (last.replace(link) != Some(link)).then_some(link)
+        })
     }
 
     /// Drops every link for which `keep(src, dst)` is false.
     pub fn retain_links(&mut self, keep: impl Fn(NodeId, NodeId) -> bool) {
-        self.links.retain(|(src, dst), _| keep(*src, *dst));
+        if !self.queued.iter().all(|e| keep(e.src, e.dst)) {
+            self.queued.retain(|e| keep(e.src, e.dst));
+        }
     }
 
     /// Number of messages in flight.
     pub fn len(&self) -> usize {
-        self.links.values().map(Vec::len).sum()
+        self.queued.len()
     }
 
     /// Whether nothing is in flight.
     pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
+        self.queued.is_empty()
     }
 }
 
@@ -184,6 +198,13 @@ impl Cut {
     }
 }
 
+/// The largest cluster the checker explores ([`crate::setup::Setup::validate`]); a
+/// recorded run of more nodes still replays, with its slots on the heap.
+pub const MAX_NODES: usize = 6;
+
+/// Some peers of a node, in id order (held inline, as [`State::nodes`]).
+pub type Peers = SmallVec<[NodeId; MAX_NODES]>;
+
 /// Faults and events spent so far, counted like the bounds they are spent against.
 pub type Spent = crate::setup::Bounds;
 
@@ -192,12 +213,13 @@ pub type Spent = crate::setup::Bounds;
 pub struct State {
     /// The global clock (`timed`); stays 0 in `async`.
     pub now: u8,
-    /// Nodes by id, each shared with the states that did not change it.
-    pub nodes: Vec<Cached<Slot>>,
+    /// Nodes by id, each shared with the states that did not change it (held inline:
+    /// the checker clones a state for every successor).
+    pub nodes: SmallVec<[Cached<Slot>; MAX_NODES]>,
     /// Messages in flight.
     pub network: Network,
     /// `nodedown`s on their way.
-    pub notices: BTreeSet<Notice>,
+    pub notices: Cached<BTreeSet<Notice>>,
     /// The links cut now, if any.
     pub cut: Option<Cut>,
     /// Budgets spent.
@@ -249,8 +271,8 @@ pub enum Action {
     Tick {
         /// The node.
         node: NodeId,
-        /// The live, reachable peers it heard from.
-        heard: BTreeSet<NodeId>,
+        /// The live, reachable peers it heard from, in id order.
+        heard: Peers,
     },
     /// The global clock moves on and every running node ticks (`timed`); with `late`
     /// `(node, peer)`, `node` misses `peer`'s heartbeat at this tick (a false suspicion).
@@ -301,8 +323,8 @@ pub enum Action {
     Admin(NodeId, AdminKind),
 }
 
-fn set(nodes: &BTreeSet<NodeId>) -> String {
-    let names: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+fn set<'a>(nodes: impl IntoIterator<Item = &'a NodeId>) -> String {
+    let names: Vec<String> = nodes.into_iter().map(|n| n.to_string()).collect();
     format!("{{{}}}", names.join(","))
 }
 

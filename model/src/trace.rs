@@ -5,9 +5,7 @@ use crate::model::FailoverModel;
 use crate::state::{Pending, State, Status};
 use failover_core::{ClusterConfig, Membership, Node, NodeId, Role};
 use stateright::{Model, Path};
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
 
 fn role(node: &Node) -> String {
     match node.role() {
@@ -251,10 +249,9 @@ pub fn describe_changes(before: &State, after: &State) -> Vec<String> {
     out
 }
 
+/// A state's 64-bit fingerprint, with fixed seeds (as the node slots hash themselves).
 fn fingerprint(state: &State) -> u64 {
-    let mut h = DefaultHasher::new();
-    state.hash(&mut h);
-    h.finish()
+    ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(state)
 }
 
 /// The shortest path from the initial state to a state where `goal` holds, by
@@ -280,7 +277,9 @@ pub fn shortest_paths(
     // Each visited state remembers its parent and the action that led to it.
     let mut parents: Vec<(usize, Option<crate::state::Action>)> = vec![(usize::MAX, None)];
     let mut found: Vec<Option<usize>> = goals.iter().map(|g| g(&init).then_some(0)).collect();
-    let mut seen = HashSet::from([fingerprint(&init)]);
+    // Fingerprints are hashes already: a cheap hasher for the set of them.
+    let mut seen = HashSet::with_hasher(ahash::RandomState::with_seeds(1, 2, 3, 4));
+    seen.insert(fingerprint(&init));
     let mut queue = VecDeque::from([(init.clone(), 0usize)]);
     while found.iter().any(Option::is_none) && seen.len() <= limit {
         let Some((state, index)) = queue.pop_front() else {
