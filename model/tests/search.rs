@@ -8,7 +8,7 @@ use common::*;
 use failover_core::Design;
 use failover_model::check::{self, peak_rss_mib, reset_peak_rss};
 use failover_model::profile::{self, FaultKind, Profile};
-use failover_model::{RunOptions, Status, Timing};
+use failover_model::{NetworkMode, RunOptions, Status, Timing};
 
 /// The run of the `ci` profile that combines `a` and `b` in `timing`.
 fn ci_run(a: FaultKind, b: FaultKind, timing: Timing) -> failover_model::Setup {
@@ -19,8 +19,23 @@ fn ci_run(a: FaultKind, b: FaultKind, timing: Timing) -> failover_model::Setup {
         .setup
 }
 
+/// The default fenced async setup with no pause, on `network`, with `tune` applied.
+fn fenced_async(
+    network: NetworkMode,
+    tune: impl Fn(&mut failover_model::Setup),
+) -> failover_model::Setup {
+    let mut s = setup(Design::Fenced, 3, Timing::Async);
+    s.network = network;
+    s.bounds.pauses = 0;
+    tune(&mut s);
+    s
+}
+
 #[test]
 fn small_configurations_visit_exactly_the_pinned_number_of_states() {
+    // The last three pin each network mode's queues (every copy kept, reordering with a
+    // duplicate and a dropped link, a loss and a dropped link in FIFO): counts taken
+    // before and after the messages in flight became one shared list.
     let cases = [
         (setup(Design::Poc, 3, Timing::Async), 87_452),
         (setup(Design::Legacy, 3, Timing::Async), 65_178),
@@ -35,6 +50,25 @@ fn small_configurations_visit_exactly_the_pinned_number_of_states() {
         (
             ci_run(FaultKind::Crash, FaultKind::Duplicate, Timing::Async),
             2_952,
+        ),
+        (
+            fenced_async(NetworkMode::Outbox, |s| s.bounds.unclean_shutdowns = 2),
+            8_160,
+        ),
+        (
+            fenced_async(NetworkMode::Unordered, |s| {
+                s.bounds.duplicates = 1;
+                s.bounds.link_drops = 1;
+            }),
+            77_104,
+        ),
+        (
+            fenced_async(NetworkMode::Fifo, |s| {
+                s.bounds.losses = 1;
+                s.bounds.link_drops = 1;
+                s.max_term = 2;
+            }),
+            6_360,
         ),
     ];
     for (setup, pinned) in cases {
