@@ -160,13 +160,9 @@ impl Cluster {
         fs::write(dir.join("read.token"), format!("{}\n", key.read_token()))?;
         restrict(&dir.join("read.token"))?;
         // Bind every port before releasing any, so that no two nodes get the same one.
+        let mut next = first_candidate_port();
         let holders: Vec<(TcpListener, TcpListener)> = (0..spec.nodes)
-            .map(|_| {
-                Ok((
-                    TcpListener::bind("127.0.0.1:0")?,
-                    TcpListener::bind("127.0.0.1:0")?,
-                ))
-            })
+            .map(|_| Ok((bind_listen_port(&mut next)?, bind_listen_port(&mut next)?)))
             .collect::<std::io::Result<_>>()?;
         let addrs: Vec<(SocketAddr, SocketAddr)> = holders
             .iter()
@@ -732,4 +728,36 @@ pub fn table(rows: &[(Member, ProcessState, Option<Status>)]) -> String {
         table.add_row(row);
     }
     format!("{table}\n")
+}
+
+/// Node ports are taken below Linux's default range of ephemeral ports (32768–60999): a
+/// port from that range, once its node stops, can become the source port of another
+/// node's outgoing connection, and the node could then not listen on it again when it
+/// restarts.
+const NODE_PORTS: std::ops::Range<u16> = 20000..32000;
+
+/// Where the search for free node ports starts: spread, so that clusters started at the
+/// same time (parallel tests) seldom try the same ports.
+fn first_candidate_port() -> u16 {
+    use std::hash::BuildHasher;
+    let spread = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    let width = u64::from(NODE_PORTS.end - NODE_PORTS.start);
+    NODE_PORTS.start + u16::try_from(spread % width).expect("below the width")
+}
+
+/// Binds the next free port of [`NODE_PORTS`] from `*next` on (wrapping), or any free port
+/// if the whole range is taken.
+fn bind_listen_port(next: &mut u16) -> std::io::Result<TcpListener> {
+    for _ in NODE_PORTS {
+        let port = *next;
+        *next = if port + 1 >= NODE_PORTS.end {
+            NODE_PORTS.start
+        } else {
+            port + 1
+        };
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            return Ok(listener);
+        }
+    }
+    TcpListener::bind("127.0.0.1:0")
 }
