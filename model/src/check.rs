@@ -1,13 +1,14 @@
 //! Running a check and reporting it: the per-property table, counts, timing, readable
 //! counterexamples with their Explorer paths, and the JSON form of the same facts.
 
+use crate::engine;
 use crate::model::FailoverModel;
 use crate::properties::{PROBES, TIME_BOUNDS, WATCH_CUT};
 use crate::setup::{Bounds, Setup};
 use crate::state::{Action, State};
 use crate::trace;
 use serde::Serialize;
-use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
+use stateright::{Expectation, Model, Path};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -294,7 +295,9 @@ pub struct RunOptions {
     pub threads: usize,
     /// Print progress to stderr.
     pub progress: bool,
-    /// Most states the counterexample minimiser may visit.
+    /// Most states the counterexample minimiser may visit, at least: it may always visit as
+    /// many as the check did, since a breadth-first search of the space the check visited
+    /// reaches every violation the check found.
     pub minimise_limit: usize,
     /// Visiting order.
     pub search: Search,
@@ -371,106 +374,84 @@ pub fn reset_peak_rss() {
 
 /// Checks `setup` exhaustively (within its bounds) and reports.
 pub fn run(setup: &Setup, options: &RunOptions) -> Report {
-    let model = FailoverModel::new(setup.clone());
+    let model = &FailoverModel::new(setup.clone());
     let properties = model.properties();
+    let stop_when_any = properties
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| match &options.stop_at {
+            StopAt::Never => false,
+            StopAt::AnyViolation => p.expectation == Expectation::Always,
+            StopAt::Violation(name) => p.name == name,
+        })
+        .map(|(i, _)| i)
+        .collect();
     reset_peak_rss();
     let started = Instant::now();
-    let builder = model
-        .clone()
-        .checker()
-        .threads(options.threads.max(1))
-        .target_max_depth(setup.max_depth);
-    let builder = match &options.stop_at {
-        StopAt::Never => builder,
-        StopAt::AnyViolation => builder.finish_when(HasDiscoveries::AnyFailures),
-        StopAt::Violation(name) => {
-            let names = properties.iter().map(|p| p.name).filter(|n| n == name);
-            builder.finish_when(HasDiscoveries::AnyOf(names.collect()))
-        }
-    };
-    match options.search {
-        Search::Dfs => finish(builder.spawn_dfs(), &model, setup, options, started),
-        Search::Bfs => finish(builder.spawn_bfs(), &model, setup, options, started),
-    }
-}
-
-/// Waits for `checker` (showing progress), then reports.
-fn finish(
-    checker: impl Checker<FailoverModel>,
-    model: &FailoverModel,
-    setup: &Setup,
-    options: &RunOptions,
-    started: Instant,
-) -> Report {
-    let properties = model.properties();
     let mut last = Instant::now();
     let mut memory_bound_reached = false;
     let mut time_bound_reached = false;
-    while !checker.is_done() {
-        std::thread::sleep(Duration::from_millis(200));
-        if checker.is_done() {
-            break;
-        }
-        if let Some(max) = options.max_time {
-            if !time_bound_reached && started.elapsed() > max {
-                time_bound_reached = true;
-                model.halt.store(true, std::sync::atomic::Ordering::Relaxed);
-                if options.progress {
-                    eprintln!("  time bound of {max:?} reached: stopping (not exhaustive)");
-                }
-            }
-        }
-        if let Some(max) = options.max_memory_mib {
-            if !memory_bound_reached && rss_mib() > max {
-                memory_bound_reached = true;
-                model.halt.store(true, std::sync::atomic::Ordering::Relaxed);
-                if options.progress {
-                    eprintln!("  memory bound of {max} MiB reached: stopping (not exhaustive)");
-                }
-            }
-        }
+    let mut keep_going = |progress: &engine::Progress| {
         if options.progress && last.elapsed() >= Duration::from_secs(2) {
             last = Instant::now();
             let secs = started.elapsed().as_secs_f64();
-            let unique = checker.unique_state_count();
             eprintln!(
                 "  {} {} nodes {}: {} unique states, {:.0}/s, depth {}, {:.0} s, {} MiB",
                 setup.design,
                 setup.nodes,
                 setup.timing,
-                unique,
-                unique as f64 / secs,
-                checker.max_depth(),
+                progress.unique,
+                progress.unique as f64 / secs,
+                progress.max_depth,
                 secs,
                 peak_rss_mib()
             );
             let _ = std::io::stderr().flush();
         }
-    }
-    let checker = checker.join();
-    let elapsed = started.elapsed().as_secs_f64();
-    // The counterexample search below expands states again (within its own limit).
-    model
-        .halt
-        .store(false, std::sync::atomic::Ordering::Relaxed);
-    let discoveries = checker.discoveries();
-    let depth_bound_reached = checker.max_depth() >= setup.max_depth;
-    // With the default finish condition the run stops early only if every property has a
-    // discovery; anything else ends with the whole space visited. A bug hunt that stopped
-    // at its violation is not exhaustive.
-    let stopped_early = match &options.stop_at {
-        StopAt::Never => false,
-        StopAt::AnyViolation => properties
-            .iter()
-            .any(|p| p.expectation == Expectation::Always && discoveries.contains_key(p.name)),
-        StopAt::Violation(name) => discoveries.contains_key(name.as_str()),
+        if let Some(max) = options.max_time {
+            if started.elapsed() > max {
+                time_bound_reached = true;
+                if options.progress {
+                    eprintln!("  time bound of {max:?} reached: stopping (not exhaustive)");
+                }
+                return false;
+            }
+        }
+        if let Some(max) = options.max_memory_mib {
+            if rss_mib() > max {
+                memory_bound_reached = true;
+                if options.progress {
+                    eprintln!("  memory bound of {max} MiB reached: stopping (not exhaustive)");
+                }
+                return false;
+            }
+        }
+        true
     };
-    let exhaustive = checker.is_done()
-        && !memory_bound_reached
-        && !time_bound_reached
-        && discoveries.len() < properties.len()
-        && !depth_bound_reached
-        && !stopped_early;
+    let outcome = engine::search(
+        model,
+        engine::Request {
+            order: match options.search {
+                Search::Dfs => engine::Order::DepthFirst,
+                Search::Bfs => engine::Order::BreadthFirst,
+            },
+            threads: options.threads,
+            max_depth: setup.max_depth,
+            stop_when_any,
+            keep_going: &mut keep_going,
+        },
+    );
+    let elapsed = started.elapsed().as_secs_f64();
+    let discoveries: std::collections::HashMap<&'static str, Path<State, Action>> = properties
+        .iter()
+        .zip(outcome.discoveries)
+        .filter_map(|(p, path)| Some((p.name, path?)))
+        .collect();
+    let depth_bound_reached = outcome.progress.max_depth >= setup.max_depth;
+    // The search stops before the whole space is visited only when asked to (a bound, a
+    // bug hunt at its violation) or when every property has a discovery.
+    let exhaustive =
+        outcome.finished && !memory_bound_reached && !time_bound_reached && !depth_bound_reached;
     let watch_cut = discoveries.contains_key(WATCH_CUT);
     let mut reports = Vec::new();
     for property in properties.iter().filter(|p| !PROBES.contains(&p.name)) {
@@ -511,7 +492,9 @@ fn finish(
     let shortest = if memory_bound_reached || time_bound_reached {
         vec![None; goal_refs.len()]
     } else {
-        trace::shortest_paths(model, &goal_refs, options.minimise_limit)
+        let limit = options.minimise_limit.max(outcome.progress.unique);
+        let within_memory = || options.max_memory_mib.is_none_or(|max| rss_mib() <= max);
+        trace::shortest_paths_within(model, &goal_refs, limit, &within_memory)
     };
     for (property, shortest) in violated.iter().zip(shortest) {
         let report = reports
@@ -523,7 +506,7 @@ fn finish(
         report.trace = readable(&path);
         report.explorer_path = Some(format!("#/steps/{}", path.encode(model)));
     }
-    let unique_states = checker.unique_state_count();
+    let unique_states = outcome.progress.unique;
     Report {
         design: setup.design.to_string(),
         nodes: setup.nodes,
@@ -537,8 +520,8 @@ fn finish(
         memory_bound_reached,
         time_bound_reached,
         unique_states,
-        states: checker.state_count(),
-        max_depth: checker.max_depth(),
+        states: outcome.progress.generated,
+        max_depth: outcome.progress.max_depth,
         elapsed_s: elapsed,
         states_per_s: unique_states as f64 / elapsed.max(1e-9),
         properties: reports,

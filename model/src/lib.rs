@@ -18,6 +18,7 @@
 //! - [`properties`]: the named properties.
 //! - [`profile`]: named sets of runs (`ci`: every pair of fault kinds; `deep`).
 //! - [`trace`]: readable steps and the shortest path to a violation.
+//! - [`engine`]: the exhaustive search (depth- or breadth-first, several threads).
 //! - [`check`]: running a check and its report (table, traces, JSON).
 //! - [`walk`]: seeded random walks where an exhaustive search does not fit.
 //!
@@ -27,6 +28,7 @@
 
 pub mod cached;
 pub mod check;
+pub mod engine;
 pub mod model;
 pub mod observe;
 pub mod profile;

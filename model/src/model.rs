@@ -14,7 +14,6 @@ use failover_core::{
 };
 use stateright::Model;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The model of one [`Setup`].
@@ -28,9 +27,6 @@ pub struct FailoverModel {
     pub settings: Settings,
     /// The first node id (the ids are consecutive): 0, or a recorded run's first.
     pub first: u16,
-    /// Set by whoever runs the check to stop it early (a memory bound): no state is
-    /// expanded any more, so the checker drains and ends. A stopped run is not exhaustive.
-    pub halt: Arc<AtomicBool>,
 }
 
 impl FailoverModel {
@@ -62,7 +58,6 @@ impl FailoverModel {
             params,
             settings,
             first: 0,
-            halt: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -445,7 +440,7 @@ impl Model for FailoverModel {
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
-        if self.at_bound(state) || self.halt.load(Ordering::Relaxed) {
+        if self.at_bound(state) {
             return;
         }
         let b = &self.setup.bounds;

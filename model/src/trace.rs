@@ -1,6 +1,7 @@
 //! Counterexamples a person can read: the changes each step made, and the shortest path to
 //! a violation (stateright's own search does not return the shortest one).
 
+use crate::engine::fingerprint;
 use crate::model::FailoverModel;
 use crate::state::{Pending, State, Status};
 use failover_core::{ClusterConfig, Membership, Node, NodeId, Role};
@@ -249,11 +250,6 @@ pub fn describe_changes(before: &State, after: &State) -> Vec<String> {
     out
 }
 
-/// A state's 64-bit fingerprint, with fixed seeds (as the node slots hash themselves).
-fn fingerprint(state: &State) -> u64 {
-    ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(state)
-}
-
 /// The shortest path from the initial state to a state where `goal` holds, by
 /// breadth-first search over at most `limit` states. `None` if none was found in reach.
 pub fn shortest_path(
@@ -271,6 +267,17 @@ pub fn shortest_paths(
     goals: &[&dyn Fn(&State) -> bool],
     limit: usize,
 ) -> Vec<Option<Path<State, crate::state::Action>>> {
+    shortest_paths_within(model, goals, limit, &|| true)
+}
+
+/// [`shortest_paths`], giving up (for the goals not reached yet) once `within_memory`,
+/// asked every 65,536 states, says the process has grown past its memory bound.
+pub fn shortest_paths_within(
+    model: &FailoverModel,
+    goals: &[&dyn Fn(&State) -> bool],
+    limit: usize,
+    within_memory: &dyn Fn() -> bool,
+) -> Vec<Option<Path<State, crate::state::Action>>> {
     let Some(init) = model.init_states().into_iter().next() else {
         return vec![None; goals.len()];
     };
@@ -285,6 +292,9 @@ pub fn shortest_paths(
         let Some((state, index)) = queue.pop_front() else {
             break;
         };
+        if index % 65_536 == 0 && !within_memory() {
+            break;
+        }
         if model.at_bound(&state) {
             continue;
         }
