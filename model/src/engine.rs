@@ -17,6 +17,7 @@ use stateright::{Expectation, Model, Path};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -400,20 +401,27 @@ pub fn search(model: &FailoverModel, request: Request<'_>) -> Outcome {
         }
     }
     let keep_going = request.keep_going;
-    let done = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let shared = &shared;
-        let done = &done;
+        // Each worker says when it is done, so a small search ends at once rather than at
+        // the next look at the bounds.
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let mut first = Some(first);
         for _ in 0..threads {
             let local = first.take().unwrap_or_default();
+            let done_tx = done_tx.clone();
             scope.spawn(move || {
                 shared.work(local);
-                done.fetch_add(1, Ordering::SeqCst);
+                let _ = done_tx.send(());
             });
         }
-        while done.load(Ordering::SeqCst) < threads {
-            std::thread::sleep(Duration::from_millis(200));
+        let mut done = 0;
+        while done < threads {
+            match done_rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(()) => done += 1,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => unreachable!("the sender is held here"),
+            }
             if !shared.stop.load(Ordering::Relaxed) && !keep_going(&shared.progress()) {
                 shared.stop.store(true, Ordering::Relaxed);
                 shared.work_given.notify_all();
