@@ -131,8 +131,9 @@ impl fmt::Display for FaultKind {
 pub enum Profile {
     /// Every pair of fault kinds and one five-node run, small bounds: minutes on two cores.
     Ci,
-    /// Larger combinations: a pause with a rebalance in async, every kind together for 3
-    /// nodes, and 4 nodes with an unclean shutdown, a pause, a restart and a rebalance.
+    /// Larger combinations: a pause with a rebalance and a pause with a settings change in
+    /// async, every kind together for 3 nodes, and 4 nodes with an unclean shutdown, a
+    /// pause, a restart and a rebalance.
     Deep,
 }
 
@@ -302,6 +303,14 @@ pub fn runs(profile: Profile) -> Vec<ProfileRun> {
                 // states, 14 min and 4.4 GB on two cores (2026-12-04), too long for `ci`.
                 run_of(
                     &[FaultKind::Pause, FaultKind::Rebalance],
+                    3,
+                    Timing::Async,
+                    2,
+                ),
+                // An admin command next to a deposed orchestrator: 17.2 M states in 67 s,
+                // beyond the `ci` budget on a slower machine (2026-12-04).
+                run_of(
+                    &[FaultKind::Pause, FaultKind::SettingsChange],
                     3,
                     Timing::Async,
                     2,
