@@ -642,7 +642,7 @@ fn check_profile(profile: Profile, args: &CheckArgs, options: &RunOptions) -> Ex
                     format!("FAILED: {}", failing.join(", "))
                 };
                 println!(
-                    "{:<6} {:<2} {:<30} {:>10} states {:>7.1} s {:>6} MiB  {verdict}",
+                    "{:<6} {:<2} {:<36} {:>10} states {:>7.1} s {:>6} MiB  {verdict}",
                     report.timing,
                     report.nodes,
                     run.label(),
@@ -676,7 +676,7 @@ fn check_profile(profile: Profile, args: &CheckArgs, options: &RunOptions) -> Ex
                     )
                 };
                 println!(
-                    "{:<6} {:<2} {:<30} {:>10} walked  {:>7.1} s {:>10}  {verdict}",
+                    "{:<6} {:<2} {:<36} {:>10} walked  {:>7.1} s {:>10}  {verdict}",
                     run.setup.timing.to_string(),
                     run.setup.nodes,
                     run.label(),

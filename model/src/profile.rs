@@ -170,13 +170,19 @@ pub struct ProfileRun {
 }
 
 impl ProfileRun {
-    /// The kinds joined by `+`.
+    /// The kinds joined by `+`, and the setting a run turns on beyond its kinds.
     pub fn label(&self) -> String {
-        if self.kinds.len() == FaultKind::ALL.len() {
-            return "every kind".into();
+        let kinds = if self.kinds.len() == FaultKind::ALL.len() {
+            "every kind".to_string()
+        } else {
+            let names: Vec<&str> = self.kinds.iter().map(|k| k.name()).collect();
+            names.join("+")
+        };
+        if self.setup.can_abort_rebalance {
+            format!("{kinds} (canAbortRebalance)")
+        } else {
+            kinds
         }
-        let names: Vec<&str> = self.kinds.iter().map(|k| k.name()).collect();
-        names.join("+")
     }
 }
 
@@ -307,6 +313,17 @@ pub fn runs(profile: Profile) -> Vec<ProfileRun> {
                     Timing::Async,
                     2,
                 ),
+                // The same with a failover that aborts the rebalance (the other setting).
+                {
+                    let mut run = run_of(
+                        &[FaultKind::Pause, FaultKind::Rebalance],
+                        3,
+                        Timing::Async,
+                        2,
+                    );
+                    run.setup.can_abort_rebalance = true;
+                    run
+                },
                 // An admin command next to a deposed orchestrator: 17.2 M states in 67 s,
                 // beyond the `ci` budget on a slower machine (2026-12-04).
                 run_of(
@@ -361,6 +378,20 @@ mod tests {
             let order = |k| FaultKind::ALL.iter().position(|x| *x == k);
             assert!(order(a) < order(b), "{a}+{b} is listed in ALL order");
         }
+    }
+
+    #[test]
+    fn deep_checks_the_deposed_orchestrators_pair_with_both_rebalance_settings() {
+        let pair = [FaultKind::Pause, FaultKind::Rebalance];
+        let labels: Vec<String> = runs(Profile::Deep)
+            .iter()
+            .filter(|r| r.kinds == pair && r.setup.timing == Timing::Async)
+            .map(ProfileRun::label)
+            .collect();
+        assert_eq!(
+            labels,
+            ["pause+rebalance", "pause+rebalance (canAbortRebalance)"]
+        );
     }
 
     #[test]
