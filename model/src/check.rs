@@ -211,6 +211,12 @@ impl Report {
             if let Some(path) = &p.explorer_path {
                 out += &format!("   Explorer: {path}\n");
             }
+            if p.name == crate::properties::NODEDOWNS_INERT {
+                out +=
+                    "   At the last state a node would change on a nodedown: this core reacts to \
+                        nodedowns, so --nodedowns inert does not apply. Check with --nodedowns \
+                        queued.\n";
+            }
         }
         out
     }
@@ -220,10 +226,11 @@ impl Report {
 pub fn describe_bounds(setup: &Setup) -> String {
     let b = &setup.bounds;
     let mut s = format!(
-        "start {} · network {} (links hold {}) · clean {} · unclean {} · restarts {} · disk losses {} · pauses {} · losses {} · duplicates {} · link drops {} · late heartbeats {} · partitions {} · one-way cuts {} · rebalances {} ({} steps, canAbortRebalance {}) · resets {} · settings changes {} · max term {} · max revision {} · max depth {} · timeout {} ticks · master {} ticks · tolerated misses {} · max count {}",
+        "start {} · network {} (links hold {}) · nodedowns {} · clean {} · unclean {} · restarts {} · disk losses {} · pauses {} · losses {} · duplicates {} · link drops {} · late heartbeats {} · partitions {} · one-way cuts {} · rebalances {} ({} steps, canAbortRebalance {}) · resets {} · settings changes {} · max term {} · max revision {} · max depth {} · timeout {} ticks · master {} ticks · tolerated misses {} · max count {}",
         setup.start,
         setup.network,
         setup.link_capacity,
+        setup.nodedowns,
         b.clean_shutdowns,
         b.unclean_shutdowns,
         b.restarts,
@@ -308,6 +315,9 @@ pub struct RunOptions {
     pub max_memory_mib: Option<u64>,
     /// Wall time past which the run stops (not exhaustive).
     pub max_time: Option<Duration>,
+    /// Skip steps that commute with a sibling already taken (sleep sets), where the model
+    /// allows it: the same states, fewer successors, more memory per state.
+    pub sleep_sets: bool,
 }
 
 impl Default for RunOptions {
@@ -320,6 +330,7 @@ impl Default for RunOptions {
             stop_at: StopAt::Never,
             max_memory_mib: None,
             max_time: None,
+            sleep_sets: false,
         }
     }
 }
@@ -439,6 +450,7 @@ pub fn run(setup: &Setup, options: &RunOptions) -> Report {
             max_depth: setup.max_depth,
             stop_when_any,
             keep_going: &mut keep_going,
+            sleep_sets: options.sleep_sets,
         },
     );
     let elapsed = started.elapsed().as_secs_f64();

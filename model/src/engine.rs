@@ -10,8 +10,14 @@
 //! into every successor. Here a state evaluates only the properties still open, and each
 //! visited state remembers the fingerprint of the state it was reached from; the path to a
 //! discovery is rebuilt from those at the end, by replaying the model.
+//!
+//! Where the model allows it ([`FailoverModel::sleep_sets_apply`]), the search keeps sleep
+//! sets ([`crate::reduction`]): each state remembers the steps it need not take, and a
+//! state reached again with fewer of them asleep takes the ones that woke. The same states
+//! are visited; fewer successors are generated.
 
 use crate::model::FailoverModel;
+use crate::reduction::{self, Footprint};
 use crate::state::{Action, State};
 use stateright::{Expectation, Model, Path};
 use std::collections::{HashMap, VecDeque};
@@ -44,6 +50,8 @@ pub struct Request<'a> {
     /// Called about every 200 ms with the progress so far; returning false stops the
     /// search (a time or memory bound).
     pub keep_going: &'a mut dyn FnMut(&Progress) -> bool,
+    /// Keep sleep sets where the model allows them.
+    pub sleep_sets: bool,
 }
 
 /// Progress of a running search.
@@ -85,7 +93,55 @@ impl Hasher for Identity {
     }
 }
 
-type Table = HashMap<u64, u64, BuildHasherDefault<Identity>>;
+/// What the table keeps per state: the fingerprint of the state it was first reached
+/// from, and (with sleep sets) the names of the steps asleep there.
+trait Entry: Copy + Send {
+    fn new(parent: u64, asleep: u64) -> Self;
+    fn parent(&self) -> u64;
+    /// The steps asleep until now; keeps asleep only those also in `asleep`.
+    fn meet(&mut self, asleep: u64) -> u64;
+}
+
+/// Without sleep sets: the parent alone (8 bytes a state).
+impl Entry for u64 {
+    fn new(parent: u64, _: u64) -> Self {
+        parent
+    }
+    fn parent(&self) -> u64 {
+        *self
+    }
+    fn meet(&mut self, _: u64) -> u64 {
+        0
+    }
+}
+
+/// With sleep sets: the parent and the steps asleep.
+impl Entry for (u64, u64) {
+    fn new(parent: u64, asleep: u64) -> Self {
+        (parent, asleep)
+    }
+    fn parent(&self) -> u64 {
+        self.0
+    }
+    fn meet(&mut self, asleep: u64) -> u64 {
+        let before = self.1;
+        self.1 &= asleep;
+        before
+    }
+}
+
+type Table<E> = HashMap<u64, E, BuildHasherDefault<Identity>>;
+
+/// What [`Visited::insert`] found.
+enum Seen {
+    /// A new state.
+    New,
+    /// A known state, and the steps that were asleep there until now.
+    Known {
+        /// The sleep set recorded before this visit.
+        asleep: u64,
+    },
+}
 
 /// Shards of the fingerprint → parent table, so that threads seldom wait for each other.
 const SHARDS: usize = 64;
@@ -99,11 +155,11 @@ pub fn fingerprint(state: &State) -> u64 {
 }
 
 /// Every state found, with the fingerprint of the state it was first reached from.
-struct Visited {
-    shards: Vec<Mutex<Table>>,
+struct Visited<E> {
+    shards: Vec<Mutex<Table<E>>>,
 }
 
-impl Visited {
+impl<E: Entry> Visited<E> {
     fn new() -> Self {
         Visited {
             shards: (0..SHARDS).map(|_| Mutex::new(Table::default())).collect(),
@@ -112,18 +168,21 @@ impl Visited {
 
     /// The table holds the fingerprint's low bits as bucket index and its top bits as tag:
     /// the shard is chosen by bits in between.
-    fn shard(&self, fp: u64) -> &Mutex<Table> {
+    fn shard(&self, fp: u64) -> &Mutex<Table<E>> {
         &self.shards[(fp >> 32) as usize % SHARDS]
     }
 
-    /// Records `fp`, reached from `parent`; false if it was known.
-    fn insert(&self, fp: u64, parent: u64) -> bool {
+    /// Records `fp`, reached from `parent` with the steps `asleep` asleep; a known state
+    /// keeps asleep only what is asleep on both visits.
+    fn insert(&self, fp: u64, parent: u64, asleep: u64) -> Seen {
         let mut shard = self.shard(fp).lock().expect("no worker panics");
         match shard.entry(fp) {
-            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Occupied(mut o) => Seen::Known {
+                asleep: o.get_mut().meet(asleep),
+            },
             std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(parent);
-                true
+                v.insert(E::new(parent, asleep));
+                Seen::New
             }
         }
     }
@@ -133,7 +192,7 @@ impl Visited {
             .lock()
             .expect("no worker panics")
             .get(&fp)
-            .copied()
+            .map(Entry::parent)
     }
 
     fn len(&self) -> usize {
@@ -144,18 +203,26 @@ impl Visited {
     }
 }
 
+/// Steps asleep at a state (seldom more than a few).
+type Asleep = smallvec::SmallVec<[Footprint; 4]>;
+
 /// A state waiting to be expanded.
 struct Job {
     state: State,
     fingerprint: u64,
     depth: usize,
+    /// The steps asleep here, with what each did where it was taken.
+    asleep: Asleep,
+    /// A visit again: only the steps of these names are taken (they were asleep at the
+    /// earlier visits and woke on this one), and the properties are not judged again.
+    woken: Option<u64>,
 }
 
 /// What the workers share.
-struct Shared<'m> {
+struct Shared<'m, E> {
     model: &'m FailoverModel,
     properties: Vec<stateright::Property<FailoverModel>>,
-    visited: Visited,
+    visited: Visited<E>,
     /// Jobs given away by busy workers to idle ones.
     pool: Mutex<Vec<Job>>,
     work_given: Condvar,
@@ -174,9 +241,10 @@ struct Shared<'m> {
     max_depth: AtomicUsize,
     request_max_depth: usize,
     order: Order,
+    sleep_sets: bool,
 }
 
-impl Shared<'_> {
+impl<E: Entry> Shared<'_, E> {
     fn all_bits(&self) -> u64 {
         match self.properties.len() {
             64 => u64::MAX,
@@ -261,24 +329,76 @@ impl Shared<'_> {
                 }
             };
             deepest = deepest.max(job.depth);
-            if !self.evaluate(&job) {
+            if job.woken.is_none() && !self.evaluate(&job) {
                 break;
             }
             if job.depth < self.request_max_depth {
                 self.model.actions(&job.state, &mut actions);
+                // The sleep set grows with each step taken here: a later sibling that
+                // commutes with it need not take it.
+                let mut asleep = job.asleep;
                 for action in actions.drain(..) {
-                    let Some(next) = self.model.next_state(&job.state, action) else {
+                    let id = if self.sleep_sets {
+                        self.model.step_id(&job.state, &action)
+                    } else {
+                        None
+                    };
+                    let wanted = match (id, job.woken) {
+                        (Some(id), _) if reduction::bits(&asleep) & 1 << id != 0 => false,
+                        (Some(id), Some(woken)) => woken & 1 << id != 0,
+                        (None, Some(_)) => false,
+                        (_, None) => true,
+                    };
+                    if !wanted {
+                        continue;
+                    }
+                    let Some(next) = self.model.next_state(&job.state, action.clone()) else {
                         continue;
                     };
                     generated += 1;
+                    let footprint =
+                        id.and_then(|_| self.model.footprint(&job.state, &action, &next));
+                    let next_asleep: Asleep = match &footprint {
+                        Some(taken) => asleep
+                            .iter()
+                            .filter(|b| reduction::independent(taken, b))
+                            .copied()
+                            .collect(),
+                        None => Asleep::new(),
+                    };
                     let fp = fingerprint(&next);
-                    if self.visited.insert(fp, job.fingerprint) {
-                        unique += 1;
-                        local.push_back(Job {
-                            state: next,
-                            fingerprint: fp,
-                            depth: job.depth + 1,
-                        });
+                    // A step that changed nothing (a tick with nothing to do) leads back
+                    // here: nothing to look up, and nothing it could wake.
+                    if fp != job.fingerprint {
+                        let names = reduction::bits(&next_asleep);
+                        match self.visited.insert(fp, job.fingerprint, names) {
+                            Seen::New => {
+                                unique += 1;
+                                local.push_back(Job {
+                                    state: next,
+                                    fingerprint: fp,
+                                    depth: job.depth + 1,
+                                    asleep: next_asleep,
+                                    woken: None,
+                                });
+                            }
+                            Seen::Known { asleep: before } if before & !names != 0 => {
+                                local.push_back(Job {
+                                    state: next,
+                                    fingerprint: fp,
+                                    depth: job.depth + 1,
+                                    asleep: next_asleep
+                                        .into_iter()
+                                        .filter(|b| before & b.bit() != 0)
+                                        .collect(),
+                                    woken: Some(before & !names),
+                                });
+                            }
+                            Seen::Known { .. } => {}
+                        }
+                    }
+                    if let Some(taken) = footprint {
+                        asleep.push(taken);
                     }
                 }
             }
@@ -361,6 +481,14 @@ impl Shared<'_> {
 
 /// Searches the model's states as `request` asks.
 pub fn search(model: &FailoverModel, request: Request<'_>) -> Outcome {
+    if request.sleep_sets && model.sleep_sets_apply() {
+        search_with::<(u64, u64)>(model, request)
+    } else {
+        search_with::<u64>(model, request)
+    }
+}
+
+fn search_with<E: Entry>(model: &FailoverModel, request: Request<'_>) -> Outcome {
     let properties = model.properties();
     assert!(properties.len() <= 64, "at most 64 properties");
     let stop_mask = request
@@ -372,7 +500,7 @@ pub fn search(model: &FailoverModel, request: Request<'_>) -> Outcome {
         model,
         found: Mutex::new(vec![None; properties.len()]),
         properties,
-        visited: Visited::new(),
+        visited: Visited::<E>::new(),
         pool: Mutex::new(Vec::new()),
         work_given: Condvar::new(),
         idle: AtomicUsize::new(0),
@@ -385,18 +513,21 @@ pub fn search(model: &FailoverModel, request: Request<'_>) -> Outcome {
         max_depth: AtomicUsize::new(0),
         request_max_depth: request.max_depth,
         order: request.order,
+        sleep_sets: request.sleep_sets && model.sleep_sets_apply(),
     };
     let inits = model.init_states();
     let mut first = VecDeque::new();
     for state in inits.iter() {
         let fp = fingerprint(state);
         shared.generated.fetch_add(1, Ordering::Relaxed);
-        if shared.visited.insert(fp, 0) {
+        if let Seen::New = shared.visited.insert(fp, 0, 0) {
             shared.unique.fetch_add(1, Ordering::Relaxed);
             first.push_back(Job {
                 state: state.clone(),
                 fingerprint: fp,
                 depth: 1,
+                asleep: Asleep::new(),
+                woken: None,
             });
         }
     }

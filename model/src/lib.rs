@@ -19,6 +19,7 @@
 //! - [`profile`]: named sets of runs (`ci`: every pair of fault kinds; `deep`).
 //! - [`trace`]: readable steps and the shortest path to a violation.
 //! - [`engine`]: the exhaustive search (depth- or breadth-first, several threads).
+//! - [`reduction`]: which steps commute, for the search's sleep sets.
 //! - [`check`]: running a check and its report (table, traces, JSON).
 //! - [`walk`]: seeded random walks where an exhaustive search does not fit.
 //!
@@ -33,6 +34,7 @@ pub mod model;
 pub mod observe;
 pub mod profile;
 pub mod properties;
+pub mod reduction;
 pub mod setup;
 pub mod state;
 pub mod trace;
@@ -41,4 +43,4 @@ pub mod walk;
 
 pub use check::{run, Report, RunOptions, Search, Status, StopAt};
 pub use model::FailoverModel;
-pub use setup::{Bounds, Heartbeats, NetworkMode, Setup, Start, Timing};
+pub use setup::{Bounds, Heartbeats, NetworkMode, Nodedowns, Setup, Start, Timing};

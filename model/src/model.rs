@@ -5,9 +5,10 @@
 
 use crate::cached::Cached;
 use crate::observe::Ghost;
-use crate::setup::{Heartbeats, NetworkMode, Setup, Start, Timing};
+use crate::setup::{Heartbeats, NetworkMode, Nodedowns, Setup, Start, Timing};
 use crate::state::{
     Action, AdminKind, Cut, Envelope, Network, Notice, Peers, Pending, Slot, Spent, State, Status,
+    Trail,
 };
 use failover_core::{
     AdminCommand, Input, Message, Node, NodeId, Outgoing, Params, Ready, Settings, SettingsChange,
@@ -132,6 +133,35 @@ impl FailoverModel {
         } else {
             self.send(state, node, messages);
         }
+        if self.write_and_send_at_once(state) {
+            self.pay_owed(state, node);
+        }
+    }
+
+    /// Whether a step's disk write and sends are carried out in the step itself: in
+    /// `async` once no shutdown is left to fall between them. Nothing else can: while a
+    /// node owes them, only its own write, send and shutdown are offered ([`Model::actions`]),
+    /// so the states in between have one successor each, and every `async` property reads
+    /// facts that stay once set. A state at a bound is left owing, as it is not expanded.
+    fn write_and_send_at_once(&self, state: &State) -> bool {
+        let (b, spent) = (&self.setup.bounds, &state.spent);
+        self.setup.timing == Timing::Async
+            && spent.clean_shutdowns >= b.clean_shutdowns
+            && spent.unclean_shutdowns >= b.unclean_shutdowns
+            && !self.at_bound(state)
+    }
+
+    /// Carries out what `node` owes: the disk write, then the sends that waited for it.
+    fn pay_owed(&self, state: &mut State, node: NodeId) {
+        let slot = &mut state.nodes[self.at(node)];
+        match std::mem::replace(&mut slot.pending, Pending::Idle) {
+            Pending::Persist(messages) => {
+                self.persist(state, node);
+                self.send(state, node, messages);
+            }
+            Pending::Send(messages) => self.send(state, node, messages),
+            Pending::Idle => {}
+        }
     }
 
     /// Writes `node`'s state to its disk.
@@ -152,6 +182,7 @@ impl FailoverModel {
                 continue;
             }
             self.observe_send(state, src, &msg);
+            state.trail.sent_to |= 1 << self.at(to);
             let down = matches!(state.slot(to).status, Status::Down { .. });
             if !down && state.link_up(src, to) {
                 let merge = self.setup.network != NetworkMode::Outbox;
@@ -220,13 +251,44 @@ impl FailoverModel {
         }
     }
 
+    /// Queues a `nodedown`, unless `nodedown`s are inert (then delivering it would only
+    /// take it off the queue again: the premise property checks that at every state).
+    fn raise(&self, state: &mut State, notice: Notice) {
+        if self.setup.nodedowns == Nodedowns::Queued {
+            state.notices.insert(notice);
+        }
+    }
+
     fn tell_peers(&self, state: &mut State, about: NodeId, late: bool) {
         let due = self.notice_due(state, late);
         for to in self.ids().filter(|n| *n != about) {
             if !matches!(state.slot(to).status, Status::Down { .. }) {
-                state.notices.insert(Notice { due, to, about });
+                self.raise(state, Notice { due, to, about });
             }
         }
+    }
+
+    /// Whether a `nodedown` about `peer` would change nothing at `node`: no output, and
+    /// the same node afterwards. An input the node refuses changes nothing either.
+    pub(crate) fn nodedown_inert(&self, state: &State, node: NodeId, peer: NodeId) -> bool {
+        let before = &state.slot(node).node;
+        let mut after = before.clone();
+        match after.step(Input::NodeDown { peer }) {
+            Ok(ready) => ready.is_empty() && after == *before,
+            Err(_) => after == *before,
+        }
+    }
+
+    /// The premise of inert `nodedown`s at `state`: every node that could take an input
+    /// now would ignore a `nodedown` of any peer.
+    pub(crate) fn nodedowns_inert(&self, state: &State) -> bool {
+        self.ids()
+            .filter(|n| Self::ready_for_input(state, *n))
+            .all(|n| {
+                self.ids()
+                    .filter(|p| *p != n)
+                    .all(|p| self.nodedown_inert(state, n, p))
+            })
     }
 
     /// In `timed`, a connection that recovers before the net-tick timeout raises no
@@ -277,15 +339,7 @@ impl FailoverModel {
             .ids()
             .find(|n| state.running(*n) && state.slot(*n).pending != Pending::Idle)
         {
-            let slot = &mut state.nodes[self.at(n)];
-            match std::mem::replace(&mut slot.pending, Pending::Idle) {
-                Pending::Persist(messages) => {
-                    self.persist(state, n);
-                    self.send(state, n, messages);
-                }
-                Pending::Send(messages) => self.send(state, n, messages),
-                Pending::Idle => {}
-            }
+            self.pay_owed(state, n);
             return true;
         }
         let now = state.now;
@@ -428,6 +482,7 @@ impl Model for FailoverModel {
                 silence: Cached::new(vec![0; n * n]),
                 ..Ghost::default()
             },
+            trail: Trail::default(),
         };
         // The first config is committed: it is on every disk.
         for node in self.ids() {
@@ -613,6 +668,7 @@ impl Model for FailoverModel {
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
         let mut state = last.clone();
+        state.trail = Trail::default();
         match action {
             Action::Tick { node, heard } => {
                 let read = self.setup.heartbeats == Heartbeats::Read;
@@ -812,11 +868,12 @@ impl Model for FailoverModel {
                         let up = !matches!(state.slot(a).status, Status::Down { .. });
                         // A receiver whose peer's frames stop gets nodedown for it.
                         if cut.blocks(b, a) && up && a != b {
-                            state.notices.insert(Notice {
+                            let notice = Notice {
                                 due,
                                 to: a,
                                 about: b,
-                            });
+                            };
+                            self.raise(&mut state, notice);
                         }
                     }
                 }

@@ -235,6 +235,14 @@ impl FailoverModel {
 
     /// What one step of `node` did.
     pub(crate) fn observe_step(&self, state: &mut State, node: NodeId, ready: &Ready) {
+        if ready.commit.is_some()
+            || ready
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::Proposed { .. }))
+        {
+            state.trail.ordered = true;
+        }
         for event in &ready.events {
             match event {
                 Event::FailoverBlocked { reason, .. } => match reason {
@@ -411,10 +419,12 @@ impl FailoverModel {
     ) {
         let majority = self.majority();
         let after = state.slot(node).disk.clone();
-        let ghost = &mut state.ghost;
+        state.trail.persisted = true;
         let accepted = |p: &Persistent| (p.accepted_term(), p.config().clone());
         if before.map(accepted) != Some(accepted(&after)) {
             let key = (after.accepted_term(), after.config().revision);
+            state.trail.accepted = Some(key);
+            let ghost = &mut state.ghost;
             let d = after.config().digest();
             let entry = ghost
                 .accepted

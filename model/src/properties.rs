@@ -3,7 +3,7 @@
 //! ([`crate::observe`]), never the core's verdicts.
 
 use crate::model::FailoverModel;
-use crate::setup::{Setup, Timing};
+use crate::setup::{Nodedowns, Setup, Timing};
 use crate::state::State;
 use failover_core::Design;
 use stateright::Property;
@@ -83,6 +83,11 @@ pub const ORPHAN_ENDED: &str = "orphaned rebalance ended";
 pub const DEAF_REPLACED: &str = "deaf orchestrator replaced";
 /// Witness: a node that lost its disk was readmitted.
 pub const REJOINED: &str = "node rejoined after disk loss";
+/// Premise of inert `nodedown`s (`--nodedowns inert`): at every state, every node that
+/// could take an input would ignore a `nodedown` of any peer. Violated, it means the core
+/// reacts to `nodedown`, so the run's reduction does not apply: check with
+/// `--nodedowns queued`.
+pub const NODEDOWNS_INERT: &str = "nodedowns change nothing (premise)";
 /// Probe (not a verdict): the search reached the term or revision bound somewhere.
 pub const CUT_AT_BOUND: &str = "search reached a term or revision bound";
 /// Probe (not a verdict): a time bound was being watched where the search was cut.
@@ -188,6 +193,11 @@ pub fn for_setup(setup: &Setup) -> Vec<Property<FailoverModel>> {
         ));
         props.push(Property::always(NO_WORK_BY_DEPOSED, |_, s: &State| {
             !s.ghost.violations.deposed_work
+        }));
+    }
+    if setup.nodedowns == Nodedowns::Inert {
+        props.push(Property::always(NODEDOWNS_INERT, |m, s: &State| {
+            m.nodedowns_inert(s)
         }));
     }
     if timed {

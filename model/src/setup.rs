@@ -95,6 +95,23 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// What becomes of the `nodedown`s that faults raise (a shutdown, a pause, a cut).
+    #[derive(Default)]
+    Nodedowns {
+        #[default]
+        /// Each waits for its receiver like a message and arrives at any later step: late,
+        /// in `async`; when its net-tick is due, in `timed`. The full model.
+        Queued = "queued",
+        /// None is kept, because the core must ignore them: every state checks that a
+        /// `nodedown` of any peer would change nothing at any node that could take one
+        /// (the premise property), so delivering one only takes it off its queue. A
+        /// reduction for a design whose core ignores `nodedown` (`fenced`, the default
+        /// there); `specs/properties.md` argues it.
+        Inert = "inert",
+    }
+}
+
 /// How many faults and events of each kind a run may inject (in total, not at once); the
 /// model also counts what a run has spent in this shape.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -203,6 +220,9 @@ pub struct Setup {
     /// How heartbeats reach a node.
     #[serde(default)]
     pub heartbeats: Heartbeats,
+    /// What becomes of `nodedown`s.
+    #[serde(default)]
+    pub nodedowns: Nodedowns,
     /// A deliberately wrong driver that sends a step's messages before writing its state:
     /// the model must catch it. For demonstrating the check, never for real use.
     #[serde(default)]
@@ -266,6 +286,12 @@ impl Setup {
             horizon,
             faults_in_flight: false,
             heartbeats: Heartbeats::Read,
+            // `fenced` ignores `nodedown` (only the registry of the other designs reads
+            // it): the premise property checks that it does.
+            nodedowns: match design {
+                Design::Fenced => Nodedowns::Inert,
+                _ => Nodedowns::Queued,
+            },
             unsafe_send_before_persist: false,
         }
     }

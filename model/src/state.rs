@@ -198,6 +198,36 @@ impl Cut {
     }
 }
 
+/// What the step that made a state did, beyond what comparing it with its predecessor
+/// shows: the search's partial-order reduction reads it ([`crate::reduction`]). It is not
+/// part of the state's identity: every trail is equal to every other and hashes to
+/// nothing, so two states that differ only in how they were reached are one state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Trail {
+    /// Bit `i`: the step tried to put a message on a link to the node in slot `i` (queued,
+    /// merged into an equal one, or dropped on a full link).
+    pub sent_to: u64,
+    /// The step wrote a disk.
+    pub persisted: bool,
+    /// The `(term, revision)` of the config a disk write accepted anew.
+    pub accepted: Option<(failover_core::Term, failover_core::Revision)>,
+    /// The step proposed a config or reported a commit: what the observer records of
+    /// such steps depends on their order and on the disk writes before them.
+    pub ordered: bool,
+}
+
+impl PartialEq for Trail {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Trail {}
+
+impl std::hash::Hash for Trail {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
 /// The largest cluster the checker explores ([`crate::setup::Setup::validate`]); a
 /// recorded run of more nodes still replays, with its slots on the heap.
 pub const MAX_NODES: usize = 6;
@@ -226,6 +256,8 @@ pub struct State {
     pub spent: Spent,
     /// Observer's facts.
     pub ghost: Ghost,
+    /// What the step that made this state did (not part of its identity).
+    pub trail: Trail,
 }
 
 impl State {

@@ -31,7 +31,7 @@
 //! Budgets are the search's bounds, not behaviour: a replay has none.
 
 use crate::model::FailoverModel;
-use crate::setup::{Bounds, Heartbeats, NetworkMode, Setup, Start, Timing};
+use crate::setup::{Bounds, Heartbeats, NetworkMode, Nodedowns, Setup, Start, Timing};
 use crate::state::{describe_message, Action, AdminKind, Envelope, Notice, Pending, State, Status};
 use failover_core::{
     AdminCommand, Entry, Input, Message, Node, NodeId, Params, StartKind, StartRecord, StepRecord,
@@ -296,6 +296,8 @@ pub fn model_of(entries: &[Entry]) -> Result<FailoverModel, String> {
     setup.start = Start::Fresh;
     setup.network = NetworkMode::Unordered;
     setup.heartbeats = Heartbeats::Messages;
+    // A recorded nodedown is replayed as the delivery of a queued one.
+    setup.nodedowns = Nodedowns::Queued;
     setup.link_capacity = u8::MAX;
     setup.bounds = Bounds {
         clean_shutdowns: max,

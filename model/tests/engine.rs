@@ -8,20 +8,11 @@ mod common;
 use common::*;
 use failover_core::Design;
 use failover_model::check::{self, Search};
-use failover_model::profile::{self, FaultKind, Profile};
+use failover_model::profile::FaultKind;
 use failover_model::properties::PROBES;
 use failover_model::{FailoverModel, RunOptions, Setup, Status, Timing};
 use stateright::{Checker, Model};
 use std::collections::BTreeSet;
-
-/// The run of the `ci` profile that combines `a` and `b` in `timing`.
-fn ci_run(a: FaultKind, b: FaultKind, timing: Timing) -> Setup {
-    profile::runs(Profile::Ci)
-        .into_iter()
-        .find(|r| r.kinds == [a, b] && r.setup.timing == timing)
-        .expect("the ci profile holds every pair")
-        .setup
-}
 
 /// Checks `setup` with stateright's breadth-first checker and with the engine in each
 /// order on one and on two threads, and compares what they found.

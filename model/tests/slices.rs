@@ -22,7 +22,7 @@ fn a_rebalance_blocks_failovers_only_while_its_runner_leads() {
     s.bounds.pauses = 0;
     s.bounds.rebalances = 1;
     let report = run(&s);
-    assert_passes(&report, 1_400_000);
+    assert_passes(&report, 245_000);
     for name in [BLOCKED_BY_REBALANCE, DATA_MOVED] {
         assert_has(&report, name, Status::Witnessed);
     }
@@ -36,14 +36,15 @@ fn a_failover_aborts_a_rebalance_when_allowed() {
     s.bounds.rebalances = 1;
     s.can_abort_rebalance = true;
     let report = run(&s);
-    assert_passes(&report, 1_400_000);
+    assert_passes(&report, 235_000);
     assert_has(&report, REBALANCE_ABORTED, Status::Witnessed);
 }
 
 #[test]
 fn a_settings_change_next_to_a_paused_orchestrator_in_every_async_interleaving() {
     // Issue 7's admin command next to a deposed orchestrator: the `deep` profile's run of a
-    // pause with a settings change (async, max term 2, links hold 1; 17,207,900 states).
+    // pause with a settings change (async, max term 2, links hold 1; 2,788,762 states on
+    // 2026-12-05, 17,207,900 before nodedowns were inert).
     let pair = [FaultKind::Pause, FaultKind::SettingsChange];
     let deep = profile::runs(Profile::Deep);
     let run = deep
@@ -51,7 +52,7 @@ fn a_settings_change_next_to_a_paused_orchestrator_in_every_async_interleaving()
         .find(|r| r.kinds == pair)
         .expect("deep checks a pause with a settings change");
     let report = common::run(&run.setup);
-    assert_passes(&report, 17_000_000);
+    assert_passes(&report, 2_650_000);
     assert_has(&report, NO_WORK_BY_DEPOSED, Status::Holds);
     assert_has(&report, NO_FAILOVER_WHILE_DISABLED, Status::Holds);
     assert_has(&report, DEPOSED_PROPOSED, Status::Witnessed);
@@ -65,7 +66,7 @@ fn settings_changes_and_quota_resets_race_with_failovers() {
     s.bounds.settings_changes = 1;
     s.bounds.quota_resets = 1;
     let report = run(&s);
-    assert_passes(&report, 100_000);
+    assert_passes(&report, 420_000);
     assert_has(&report, NO_FAILOVER_WHILE_DISABLED, Status::Holds);
 }
 
@@ -78,7 +79,7 @@ fn a_deaf_orchestrator_is_replaced_in_time_and_links_do_not_bounce_the_role() {
     s.bounds.losses = 0;
     s.bounds.rebalances = 0;
     let report = run(&s);
-    assert_passes(&report, 180_000);
+    assert_passes(&report, 100_000);
     for name in [REPLACED_IN_TIME, STEPS_DOWN_IN_TIME, KEPT_WHILE_ABLE] {
         assert_has(&report, name, Status::Holds);
     }
@@ -94,7 +95,7 @@ fn a_node_that_lost_its_disk_is_readmitted_without_breaking_a_promise() {
     s.bounds.disk_losses = 1;
     s.max_term = 2;
     let report = run(&s);
-    assert_passes(&report, 8_000_000);
+    assert_passes(&report, 1_700_000);
     assert_has(&report, REJOINED, Status::Witnessed);
     assert_has(&report, ONE_ORCHESTRATOR_PER_TERM, Status::Holds);
 }
@@ -113,7 +114,7 @@ fn an_orchestrator_back_without_its_disk_is_replaced_in_time() {
     s.horizon = 10;
     s.max_term = u32::from(s.horizon) * 3 + 2;
     let report = run(&s);
-    assert_passes(&report, 900);
+    assert_passes(&report, 550);
     assert_has(&report, REPLACED_IN_TIME, Status::Holds);
     assert_has(&report, REJOINED, Status::Witnessed);
 }
@@ -132,7 +133,7 @@ fn a_healed_cluster_always_regains_an_orchestrator() {
     s.bounds.losses = 0;
     s.bounds.rebalances = 0;
     let report = run(&s);
-    assert_passes(&report, 300_000);
+    assert_passes(&report, 240_000);
     for name in [REGAINED_IN_TIME, REPLACED_IN_TIME, KEPT_WHILE_ABLE] {
         assert_has(&report, name, Status::Holds);
     }
@@ -146,7 +147,7 @@ fn reordering_duplicates_and_dropped_links_change_nothing() {
     s.bounds.duplicates = 1;
     s.bounds.link_drops = 1;
     let report = run(&s);
-    assert_passes(&report, 50_000);
+    assert_passes(&report, 13_500);
 }
 
 #[test]
@@ -157,7 +158,7 @@ fn every_copy_in_the_outbox_changes_nothing() {
     s.bounds.unclean_shutdowns = 2;
     s.network = NetworkMode::Outbox;
     let report = run(&s);
-    assert_passes(&report, 7_000);
+    assert_passes(&report, 1_800);
 }
 
 #[test]
@@ -166,7 +167,7 @@ fn a_cluster_starting_from_empty_disks_elects_and_fails_over() {
     s.start = Start::Fresh;
     s.bounds.pauses = 0;
     let report = run(&s);
-    assert_passes(&report, 330_000);
+    assert_passes(&report, 50_000);
 }
 
 #[test]
@@ -184,7 +185,7 @@ fn the_implementations_timeouts_reach_the_grace_ticks() {
     s.bounds.rebalances = 0;
     let report = run(&s);
     // Sixteen ticks hold one failover, not the second that the quota would block.
-    assert_safe(&report, 10_000);
+    assert_safe(&report, 49_000);
     assert_has(&report, ORCHESTRATOR_IN_TIME, Status::Holds);
     for name in [ORCHESTRATOR_FAILED_OVER, OTHER_FAILED_OVER] {
         assert_has(&report, name, Status::Witnessed);
@@ -224,7 +225,7 @@ fn five_nodes_a_cut_off_orchestrator_with_a_minority_moves_no_data() {
     s.bounds.partitions = 1;
     s.bounds.rebalances = 1;
     let report = run(&s);
-    assert_passes(&report, 150_000);
+    assert_passes(&report, 130_000);
     for name in [NO_WORK_BY_DEPOSED, STEPS_DOWN_IN_TIME] {
         assert_has(&report, name, Status::Holds);
     }
@@ -245,7 +246,7 @@ fn late_heartbeats_fail_no_orchestrator_over() {
     s.bounds.rebalances = 0;
     s.bounds.late_heartbeats = 2;
     let report = run(&s);
-    assert_passes(&report, 3_000);
+    assert_passes(&report, 2_700);
     assert_has(&report, KEPT_WHILE_ABLE, Status::Holds);
     assert_has(&report, OTHER_FAILED_OVER, Status::Witnessed);
 }
@@ -262,7 +263,7 @@ fn a_longer_horizon_fits_a_second_fault_after_a_rebalance() {
     s.bounds.losses = 0;
     s.bounds.partitions = 0;
     let report = run(&s);
-    assert_passes(&report, 100_000);
+    assert_passes(&report, 74_000);
     for name in [ORCHESTRATOR_IN_TIME, OTHER_IN_TIME, NO_WORK_BY_DEPOSED] {
         assert_has(&report, name, Status::Holds);
     }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use failover_core::Design;
+use failover_model::profile::{self, FaultKind, Profile};
 use failover_model::{check, Report, RunOptions, Setup, Status, Timing};
 
 /// Runs `setup` and prints the report (shown when a test fails).
@@ -11,6 +12,15 @@ pub fn run(setup: &Setup) -> Report {
     let report = check::run(setup, &RunOptions::default());
     println!("{}", report.render());
     report
+}
+
+/// The run of the `ci` profile that combines `a` and `b` in `timing`.
+pub fn ci_run(a: FaultKind, b: FaultKind, timing: Timing) -> Setup {
+    profile::runs(Profile::Ci)
+        .into_iter()
+        .find(|r| r.kinds == [a, b] && r.setup.timing == timing)
+        .expect("the ci profile holds every pair")
+        .setup
 }
 
 /// The default setup of `design`.
