@@ -324,6 +324,10 @@ struct CheckArgs {
     /// one timing; other model options are ignored.
     #[arg(long, value_enum)]
     profile: Option<ProfileArg>,
+    /// With --profile: only the runs of these labels, as the profile prints them (e.g.
+    /// pause+rebalance, or "pause+rebalance (canAbortRebalance)").
+    #[arg(long = "run", value_name = "LABEL", requires = "profile")]
+    runs: Vec<String>,
     /// Checker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -416,6 +420,7 @@ fn main() -> ExitCode {
             model: ModelArgs::parse_default(),
             all: false,
             profile: None,
+            runs: Vec::new(),
             threads: None,
             search: SearchArg::Dfs,
             until_violated: None,
@@ -640,7 +645,15 @@ fn check_profile(profile: Profile, args: &CheckArgs, options: &RunOptions) -> Ex
     let runs: Vec<_> = profile::runs(profile)
         .into_iter()
         .filter(|r| timing.is_none_or(|t| r.setup.timing == t))
+        .filter(|r| args.runs.is_empty() || args.runs.contains(&r.label()))
         .collect();
+    if runs.is_empty() {
+        return fail(format!(
+            "profile {} has no run labelled {} (the labels are those its report prints)",
+            profile.name(),
+            args.runs.join(", ")
+        ));
+    }
     let walked = runs.iter().filter(|r| r.walk.is_some()).count();
     println!(
         "profile {}: {} fenced runs ({} searched, {walked} walked: not exhaustive); 3 nodes \

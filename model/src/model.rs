@@ -270,25 +270,30 @@ impl FailoverModel {
 
     /// Whether a `nodedown` about `peer` would change nothing at `node`: no output, and
     /// the same node afterwards. An input the node refuses changes nothing either.
-    pub(crate) fn nodedown_inert(&self, state: &State, node: NodeId, peer: NodeId) -> bool {
-        let before = &state.slot(node).node;
-        let mut after = before.clone();
+    fn nodedown_inert(node: &Node, peer: NodeId) -> bool {
+        let mut after = node.clone();
         match after.step(Input::NodeDown { peer }) {
-            Ok(ready) => ready.is_empty() && after == *before,
-            Err(_) => after == *before,
+            Ok(ready) => ready.is_empty() && after == *node,
+            Err(_) => after == *node,
         }
     }
 
     /// The premise of inert `nodedown`s at `state`: every node that could take an input
-    /// now would ignore a `nodedown` of any peer.
+    /// now would ignore a `nodedown` of any peer. It depends on a node's slot alone, so
+    /// each slot is asked once (a slot a step did not change was asked in an earlier
+    /// state).
     pub(crate) fn nodedowns_inert(&self, state: &State) -> bool {
-        self.ids()
-            .filter(|n| Self::ready_for_input(state, *n))
-            .all(|n| {
-                self.ids()
-                    .filter(|p| *p != n)
-                    .all(|p| self.nodedown_inert(state, n, p))
+        state.nodes.iter().all(|slot| {
+            slot.holds_once(|slot| {
+                let ready = slot.status == Status::Running && slot.pending == Pending::Idle;
+                let id = slot.node.id();
+                !ready
+                    || self
+                        .ids()
+                        .filter(|p| *p != id)
+                        .all(|p| Self::nodedown_inert(&slot.node, p))
             })
+        })
     }
 
     /// In `timed`, a connection that recovers before the net-tick timeout raises no
@@ -478,10 +483,10 @@ impl Model for FailoverModel {
             notices: Cached::default(),
             cut: None,
             spent: Spent::default(),
-            ghost: Ghost {
+            ghost: Cached::new(Ghost {
                 silence: Cached::new(vec![0; n * n]),
                 ..Ghost::default()
-            },
+            }),
             trail: Trail::default(),
         };
         // The first config is committed: it is on every disk.

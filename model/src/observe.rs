@@ -277,7 +277,7 @@ impl FailoverModel {
         config: &ClusterConfig,
     ) {
         let fenced = self.setup.design == failover_core::Design::Fenced;
-        let ghost = &mut state.ghost;
+        let ghost = &mut *state.ghost;
         if fenced && *ghost.proposers.entry(term).or_insert(node) != node {
             ghost.violations.two_proposers_in_a_term = true;
         }
@@ -308,7 +308,7 @@ impl FailoverModel {
         let key = (commit.term, commit.config.revision);
         let new = commit.config.clone();
         let majority = self.majority();
-        let ghost = &mut state.ghost;
+        let ghost = &mut *state.ghost;
         let on_majority = ghost
             .accepted
             .get(&key)
@@ -627,19 +627,22 @@ impl FailoverModel {
         // A failover blocked by a live rebalance (its runner leads its term and runs) may
         // wait for it: the deadline moves on by a tick. A rebalance whose runner lost
         // office earns nothing.
-        if let Some(w) = &mut state.ghost.watch {
+        let blocked = state.ghost.watch.is_some_and(|w| {
             let newest = state.ghost.committed.values().next_back();
             let blocking =
                 newest.and_then(|s| s.rebalance.filter(|_| !s.settings.can_abort_rebalance));
-            if let Some(r) = blocking.filter(|r| r.runner != w.node) {
+            blocking.filter(|r| r.runner != w.node).is_some_and(|r| {
                 let runner = &state.nodes[usize::from(r.runner.0)];
                 let in_office = match self.setup.design {
                     failover_core::Design::Fenced => runner.node.leader_term() == Some(r.term),
                     _ => runner.node.is_orchestrator(),
                 };
-                if runner.status == Status::Running && in_office {
-                    w.deadline = w.deadline.saturating_add(1);
-                }
+                runner.status == Status::Running && in_office
+            })
+        });
+        if blocked {
+            if let Some(w) = state.ghost.watch.as_mut() {
+                w.deadline = w.deadline.saturating_add(1);
             }
         }
     }
@@ -651,8 +654,11 @@ impl FailoverModel {
     fn observe_healing(&self, state: &mut State) {
         let whole = self.ids().all(|n| state.running(n)) && state.cut.is_none();
         if !whole {
-            state.ghost.heal_watch = None;
-            state.ghost.healed = false;
+            // Written only on a change, so that the facts stay shared otherwise.
+            if state.ghost.heal_watch.is_some() || state.ghost.healed {
+                state.ghost.heal_watch = None;
+                state.ghost.healed = false;
+            }
             return;
         }
         if state.ghost.healed {

@@ -1,8 +1,8 @@
 //! Check profiles: named sets of runs that together cover fault kinds that one run cannot
 //! hold at once. `ci` checks every pair of fault kinds in both timings where both kinds
-//! exist: exhaustively within small printed bounds where the search fits, by seeded random
-//! walks (reported as such) where it does not, and one five-node run; `deep` checks larger
-//! combinations.
+//! exist: exhaustively within small printed bounds where the search fits the budget of a
+//! CI job, by seeded random walks (reported as such) where it does not, and one five-node
+//! run; `deep` searches every pair that `ci` walks, and larger combinations.
 
 use crate::setup::{Bounds, NetworkMode, Setup, Timing};
 use failover_core::Design;
@@ -131,9 +131,9 @@ impl fmt::Display for FaultKind {
 pub enum Profile {
     /// Every pair of fault kinds and one five-node run, small bounds: minutes on two cores.
     Ci,
-    /// Larger combinations: a pause with a rebalance (with either `canAbortRebalance`) and
-    /// a pause with a settings change in async, every kind together for 3 nodes, and 4
-    /// nodes with an unclean shutdown, a pause, a restart and a rebalance.
+    /// Every async pair that `ci` walks, searched exhaustively (a pause with a rebalance
+    /// also with `canAbortRebalance` on), every kind together for 3 nodes, and 4 nodes with
+    /// an unclean shutdown, a pause, a restart and a rebalance.
     Deep,
 }
 
@@ -234,12 +234,13 @@ const RETURNING: [FaultKind; 6] = [
     FaultKind::OneWayCut,
 ];
 
-/// Pairs with a returning kind whose async search still fits. Measured on two cores: the
-/// first ten at most 2.3 M states and 18 s each (2026-11-28); the next five, after the
-/// checker's allocations were cut (2026-12-04), 2.2 M to 7.9 M states and 7 to 24 s each;
-/// the last six, on the model's own search (2026-12-04), 7.6 M to 9.7 M states and 21 to
-/// 32 s each.
-const RETURNING_PAIRS_THAT_FIT: [(FaultKind, FaultKind); 21] = [
+/// Pairs with a returning kind whose async search fits the `ci` budget. Measured on two
+/// cores: the first ten at most 2.3 M states and 18 s each (2026-11-28); the next five,
+/// after the checker's allocations were cut (2026-12-04), 2.2 M to 7.9 M states and 7 to
+/// 24 s each; the next six, on the model's own search (2026-12-04), 7.6 M to 9.7 M states
+/// and 21 to 32 s each (all far fewer since 2026-12-05); the last seven once `nodedown`s
+/// were inert (2026-12-05), 2.0 M to 3.6 M states and 10 to 27 s each.
+const RETURNING_PAIRS_THAT_FIT: [(FaultKind, FaultKind); 28] = [
     (FaultKind::Crash, FaultKind::Pause),
     (FaultKind::Unclean, FaultKind::Pause),
     (FaultKind::Pause, FaultKind::Loss),
@@ -261,12 +262,20 @@ const RETURNING_PAIRS_THAT_FIT: [(FaultKind, FaultKind); 21] = [
     (FaultKind::DiskLoss, FaultKind::Duplicate),
     (FaultKind::Duplicate, FaultKind::OneWayCut),
     (FaultKind::LateHeartbeat, FaultKind::QuotaReset),
+    (FaultKind::Crash, FaultKind::Partition),
+    (FaultKind::Crash, FaultKind::OneWayCut),
+    (FaultKind::Unclean, FaultKind::Partition),
+    (FaultKind::Unclean, FaultKind::OneWayCut),
+    (FaultKind::Loss, FaultKind::Partition),
+    (FaultKind::Duplicate, FaultKind::Partition),
+    (FaultKind::Pause, FaultKind::SettingsChange),
 ];
 
 /// Whether the `ci` profile searches the async pair `(a, b)` (in `ALL` order)
-/// exhaustively; the others are walked. Measured with the profile's bounds on two cores
-/// (2026-12-04, the model's own search): every other pair with a returning kind was still
-/// running after 45 s, having visited 11.6 M to 17.4 M states.
+/// exhaustively; the others are walked there and searched by `deep`. Measured with the
+/// profile's bounds on two cores (2026-12-05, `nodedown`s inert): nine other pairs finish
+/// in 32 s to 111 s (5.1 M to 17.0 M states), too long for the `ci` budget together; the
+/// other twenty were still running after 120 s, having visited 8.7 M to 19.8 M states.
 pub fn async_pair_fits(a: FaultKind, b: FaultKind) -> bool {
     let returning = RETURNING.contains(&a) || RETURNING.contains(&b);
     !returning || RETURNING_PAIRS_THAT_FIT.contains(&(a, b))
@@ -303,43 +312,37 @@ pub fn runs(profile: Profile) -> Vec<ProfileRun> {
             runs
         }
         Profile::Deep => {
-            let every: Vec<FaultKind> = FaultKind::ALL.to_vec();
-            // The pair of the deposed orchestrator's late commit (issue 7), with either
-            // `canAbortRebalance`: 210 M states, 14 to 18 min and 4.4 GB each on two cores
-            // (2026-12-04), too long for `ci`.
-            let deposed = [false, true].map(|can_abort| {
-                let mut run = run_of(
-                    &[FaultKind::Pause, FaultKind::Rebalance],
-                    3,
-                    Timing::Async,
-                    2,
-                );
-                run.setup.can_abort_rebalance = can_abort;
-                run
-            });
-            let mut runs = Vec::from(deposed);
-            runs.extend([
-                // An admin command next to a deposed orchestrator: 17.2 M states in 67 s,
-                // beyond the `ci` budget on a slower machine (2026-12-04).
-                run_of(
-                    &[FaultKind::Pause, FaultKind::SettingsChange],
-                    3,
-                    Timing::Async,
-                    2,
-                ),
-                run_of(&every, 3, Timing::Async, 2),
-                run_of(
-                    &[
-                        FaultKind::Unclean,
-                        FaultKind::Pause,
-                        FaultKind::Restart,
-                        FaultKind::Rebalance,
-                    ],
-                    4,
-                    Timing::Async,
-                    2,
-                ),
-            ]);
+            // Every async pair that `ci` walks, searched here.
+            let mut runs: Vec<ProfileRun> = Vec::new();
+            for (i, a) in FaultKind::ALL.iter().enumerate() {
+                for b in &FaultKind::ALL[i + 1..] {
+                    if !async_pair_fits(*a, *b) {
+                        runs.push(run_of(&[*a, *b], 3, Timing::Async, 2));
+                    }
+                }
+            }
+            // The pair of the deposed orchestrator's late commit (issue 7) with
+            // `canAbortRebalance` on as well.
+            let mut abort = run_of(
+                &[FaultKind::Pause, FaultKind::Rebalance],
+                3,
+                Timing::Async,
+                2,
+            );
+            abort.setup.can_abort_rebalance = true;
+            runs.push(abort);
+            runs.push(run_of(&FaultKind::ALL, 3, Timing::Async, 2));
+            runs.push(run_of(
+                &[
+                    FaultKind::Unclean,
+                    FaultKind::Pause,
+                    FaultKind::Restart,
+                    FaultKind::Rebalance,
+                ],
+                4,
+                Timing::Async,
+                2,
+            ));
             runs
         }
     }
@@ -374,6 +377,29 @@ mod tests {
             let order = |k| FaultKind::ALL.iter().position(|x| *x == k);
             assert!(order(a) < order(b), "{a}+{b} is listed in ALL order");
         }
+    }
+
+    #[test]
+    fn deep_searches_every_async_pair_that_ci_walks() {
+        let walked: Vec<Vec<FaultKind>> = runs(Profile::Ci)
+            .into_iter()
+            .filter(|r| r.walk.is_some())
+            .map(|r| r.kinds)
+            .collect();
+        let deep = runs(Profile::Deep);
+        assert!(deep.iter().all(|r| r.walk.is_none()), "deep walks nothing");
+        for kinds in &walked {
+            assert!(
+                deep.iter().any(|r| &r.kinds == kinds && r.setup.nodes == 3),
+                "{kinds:?} is searched by deep"
+            );
+        }
+        let pairs = deep.iter().filter(|r| r.kinds.len() == 2).count();
+        assert_eq!(
+            pairs,
+            walked.len() + 1,
+            "and the pause with a rebalance twice"
+        );
     }
 
     #[test]

@@ -254,8 +254,8 @@ pub struct State {
     pub cut: Option<Cut>,
     /// Budgets spent.
     pub spent: Spent,
-    /// Observer's facts.
-    pub ghost: Ghost,
+    /// Observer's facts, shared with the states that did not change them (most steps).
+    pub ghost: Cached<Ghost>,
     /// What the step that made this state did (not part of its identity).
     pub trail: Trail,
 }

@@ -127,6 +127,28 @@ fn the_timed_part_of_the_ci_profile_passes_and_lists_every_pair() {
 }
 
 #[test]
+fn one_run_of_a_profile_is_chosen_by_its_label() {
+    let out = model()
+        .args(["check", "--profile", "deep", "--run", "unclean+partition"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "deep does not hold that pair");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no run labelled unclean+partition"), "{err}");
+
+    let out = model()
+        .args(["check", "--profile", "ci", "--timing", "async"])
+        .args(["--run", "crash+unclean", "--run", "crash+loss"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("async")).collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert!(stdout.contains("2 of 2 searches passed"), "{stdout}");
+}
+
+#[test]
 fn a_memory_bound_is_a_failure_not_a_pass() {
     let out = model()
         .args(["check", "--max-memory", "1M"])

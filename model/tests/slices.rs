@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use failover_core::Design;
-use failover_model::profile::{self, FaultKind, Profile};
+use failover_model::profile::FaultKind;
 use failover_model::properties::*;
 use failover_model::{NetworkMode, Setup, Start, Status, Timing};
 
@@ -42,16 +42,11 @@ fn a_failover_aborts_a_rebalance_when_allowed() {
 
 #[test]
 fn a_settings_change_next_to_a_paused_orchestrator_in_every_async_interleaving() {
-    // Issue 7's admin command next to a deposed orchestrator: the `deep` profile's run of a
+    // Issue 7's admin command next to a deposed orchestrator: the `ci` profile's run of a
     // pause with a settings change (async, max term 2, links hold 1; 2,788,762 states on
     // 2026-12-05, 17,207,900 before nodedowns were inert).
-    let pair = [FaultKind::Pause, FaultKind::SettingsChange];
-    let deep = profile::runs(Profile::Deep);
-    let run = deep
-        .iter()
-        .find(|r| r.kinds == pair)
-        .expect("deep checks a pause with a settings change");
-    let report = common::run(&run.setup);
+    let setup = ci_run(FaultKind::Pause, FaultKind::SettingsChange, Timing::Async);
+    let report = common::run(&setup);
     assert_passes(&report, 2_650_000);
     assert_has(&report, NO_WORK_BY_DEPOSED, Status::Holds);
     assert_has(&report, NO_FAILOVER_WHILE_DISABLED, Status::Holds);
