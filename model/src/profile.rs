@@ -167,10 +167,12 @@ pub struct ProfileRun {
     pub setup: Setup,
     /// `None`: an exhaustive search; otherwise random walks (not exhaustive).
     pub walk: Option<WalkPlan>,
+    /// What the setup changes beyond one fault of each kind and the profile's bounds.
+    pub note: Option<&'static str>,
 }
 
 impl ProfileRun {
-    /// The kinds joined by `+`, and the setting a run turns on beyond its kinds.
+    /// The kinds joined by `+`, and what the run changes beyond them.
     pub fn label(&self) -> String {
         let kinds = if self.kinds.len() == FaultKind::ALL.len() {
             "every kind".to_string()
@@ -178,10 +180,9 @@ impl ProfileRun {
             let names: Vec<&str> = self.kinds.iter().map(|k| k.name()).collect();
             names.join("+")
         };
-        if self.setup.can_abort_rebalance {
-            format!("{kinds} (canAbortRebalance)")
-        } else {
-            kinds
+        match self.note {
+            Some(note) => format!("{kinds} ({note})"),
+            None => kinds,
         }
     }
 }
@@ -219,6 +220,7 @@ fn run_of(kinds: &[FaultKind], nodes: u16, timing: Timing, max_term: u32) -> Pro
         kinds: kinds.to_vec(),
         setup,
         walk: None,
+        note: None,
     }
 }
 
@@ -330,7 +332,21 @@ pub fn runs(profile: Profile) -> Vec<ProfileRun> {
                 2,
             );
             abort.setup.can_abort_rebalance = true;
+            abort.note = Some("canAbortRebalance");
             runs.push(abort);
+            // The bounds at which a failed-over node restarted from its old disk tries to
+            // lead again (it needs the new orchestrator gone too, and a third term): the
+            // seeded bug that removes both guards against it is caught there.
+            let mut again = run_of(
+                &[FaultKind::Unclean, FaultKind::Restart],
+                3,
+                Timing::Async,
+                3,
+            );
+            again.setup.bounds.unclean_shutdowns = 2;
+            again.setup.link_capacity = 2;
+            again.note = Some("2 unclean shutdowns, max term 3, links hold 2");
+            runs.push(again);
             runs.push(run_of(&FaultKind::ALL, 3, Timing::Async, 2));
             runs.push(run_of(
                 &[
@@ -397,8 +413,8 @@ mod tests {
         let pairs = deep.iter().filter(|r| r.kinds.len() == 2).count();
         assert_eq!(
             pairs,
-            walked.len() + 1,
-            "and the pause with a rebalance twice"
+            walked.len() + 2,
+            "and the pause with a rebalance, and the restart at max term 3"
         );
     }
 

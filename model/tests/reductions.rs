@@ -153,7 +153,6 @@ fn sleep_sets_visit_every_state_and_keep_every_verdict() {
     let cases = [
         setup(Design::Poc, 3, Timing::Async),
         setup(Design::Legacy, 3, Timing::Async),
-        ci_run(FaultKind::Pause, FaultKind::QuotaReset, Timing::Async),
         ci_run(FaultKind::Unclean, FaultKind::Rebalance, Timing::Async),
         {
             let mut s = setup(Design::Fenced, 3, Timing::Async);
