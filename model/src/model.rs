@@ -125,13 +125,26 @@ impl FailoverModel {
         // The state itself is the node's own persistent part, written by `persist`.
         let must_persist = ready.take_persist().is_some();
         let messages = ready.messages().expect("the state was taken out");
+        // A step can follow another of the same action (a tick after the heartbeats it
+        // read) that still owes: its messages queue behind what is owed, and one write of
+        // the node's state covers both steps.
+        let (owes_write, mut queued) = match std::mem::replace(&mut slot.pending, Pending::Idle) {
+            Pending::Idle => (false, Vec::new()),
+            Pending::Persist(owed) => (true, owed),
+            Pending::Send(owed) => (false, owed),
+        };
+        let must_persist = must_persist || owes_write;
         if must_persist && self.setup.unsafe_send_before_persist {
-            slot.pending = Pending::Persist(Vec::new());
+            slot.pending = Pending::Persist(queued);
             self.send(state, node, messages);
         } else if must_persist {
-            slot.pending = Pending::Persist(messages);
-        } else {
+            queued.extend(messages);
+            slot.pending = Pending::Persist(queued);
+        } else if queued.is_empty() {
             self.send(state, node, messages);
+        } else {
+            queued.extend(messages);
+            slot.pending = Pending::Send(queued);
         }
         if self.write_and_send_at_once(state) {
             self.pay_owed(state, node);
@@ -918,5 +931,80 @@ impl Model for FailoverModel {
         let next = self.next_state(last, action.clone())?;
         let changes = crate::trace::describe_changes(last, &next);
         Some(format!("{action}\n{}\n\n{next:#?}", changes.join("\n")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use failover_core::Design;
+
+    /// What `leader` sends `to` when it takes `input`, its own write done.
+    fn sent_to(leader: &mut Node, input: Input, to: NodeId) -> Vec<Message> {
+        let mut ready = leader.step(input).expect("the leader takes it");
+        ready.take_persist();
+        let messages = ready.messages().expect("the write was taken");
+        messages
+            .into_iter()
+            .filter(|m| m.to == to)
+            .map(|m| m.msg)
+            .collect()
+    }
+
+    #[test]
+    fn two_writes_in_one_action_keep_the_messages_of_both() {
+        let model = FailoverModel::new(Setup::new(Design::Fenced, 3, Timing::Async));
+        let mut state = model.init_states().remove(0);
+        let (n0, n1, n2) = (NodeId(0), NodeId(1), NodeId(2));
+        // Two proposals of the settled orchestrator, the first committed with n2's
+        // acceptance; n1 has seen neither yet.
+        let mut leader = state.slot(n0).node.clone();
+        let mut other = state.slot(n2).node.clone();
+        let reset = || Input::Admin(AdminCommand::ResetCount);
+        let first = sent_to(&mut leader, reset(), n1).remove(0);
+        let accepted = sent_to(
+            &mut other,
+            Input::Message {
+                from: n0,
+                msg: first.clone(),
+            },
+            n0,
+        )
+        .remove(0);
+        let _ = sent_to(
+            &mut leader,
+            Input::Message {
+                from: n2,
+                msg: accepted,
+            },
+            n1,
+        );
+        let second = sent_to(&mut leader, reset(), n1)
+            .into_iter()
+            .find(|m| matches!(m, Message::Propose { .. }))
+            .expect("a second proposal");
+        // n1 takes both in one action, owing its write in between.
+        for msg in [first, second] {
+            assert!(model.step_node(&mut state, n1, Input::Message { from: n0, msg }));
+        }
+        let Pending::Persist(owed) = &state.slot(n1).pending else {
+            panic!("n1 owes its write: {:?}", state.slot(n1).pending);
+        };
+        let revisions: Vec<_> = owed
+            .iter()
+            .filter_map(|m| match m.msg {
+                Message::Accepted { revision, .. } if m.to == n0 => Some(revision),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            revisions.len(),
+            2,
+            "both acceptances wait for the write: {owed:?}"
+        );
+        assert!(
+            revisions[0] < revisions[1],
+            "in the order taken: {revisions:?}"
+        );
     }
 }
