@@ -89,5 +89,6 @@ fn a_bug_hunt_stops_at_its_violation_and_is_not_exhaustive() {
         Some(Status::Violated)
     );
     assert!(!report.exhaustive);
-    assert!(report.unique_states < 87_452, "{}", report.unique_states);
+    // Fewer than the full search of these bounds visits (58,276).
+    assert!(report.unique_states < 58_276, "{}", report.unique_states);
 }
