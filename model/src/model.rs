@@ -939,9 +939,9 @@ mod tests {
     use super::*;
     use failover_core::Design;
 
-    /// What `leader` sends `to` when it takes `input`, its own write done.
-    fn sent_to(leader: &mut Node, input: Input, to: NodeId) -> Vec<Message> {
-        let mut ready = leader.step(input).expect("the leader takes it");
+    /// What `node` sends `to` when it takes `input`, its own write done.
+    fn sent_to(node: &mut Node, input: Input, to: NodeId) -> Vec<Message> {
+        let mut ready = node.step(input).expect("the node takes it");
         ready.take_persist();
         let messages = ready.messages().expect("the write was taken");
         messages

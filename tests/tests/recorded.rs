@@ -170,12 +170,12 @@ async fn a_real_run_with_faults_is_a_behaviour_of_the_model() {
             .collect()
     };
     let node2_steps = steps(&journals[1]);
-    let node2 = node2_steps[0].node;
+    let node2_id = node2_steps[0].node;
     let received: Vec<(failover_core::NodeId, failover_core::Message)> = journals
         .iter()
         .flat_map(steps)
         .filter_map(|s| match s.input {
-            Input::Message { from, msg } if from == node2 => Some((s.node, msg)),
+            Input::Message { from, msg } if from == node2_id => Some((s.node, msg)),
             _ => None,
         })
         .collect();
