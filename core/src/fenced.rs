@@ -39,9 +39,11 @@ impl NodeState {
             return Some(params.id);
         }
         let (leader, term) = self.leader?;
+        let heard =
+            election::seen_up(params, &self.detector, leader) || self.accepted_from == Some(leader);
         let live = Some(leader) != except
             && leader != params.id
-            && election::seen_up(params, &self.detector, leader)
+            && heard
             && !self.cannot_lead.contains(&leader)
             && term >= self.persistent.promised;
         live.then_some(leader)
@@ -296,6 +298,30 @@ impl NodeState {
         self.leader = Some((leader, term));
     }
 
+    /// Follows `leader` in `term` after accepting its proposal or commit: it is heard from
+    /// now on, for leader stickiness, and a pre-candidacy of this node ends.
+    fn follow_accepted(&mut self, params: &Params, leader: NodeId, term: Term, ready: &mut Ready) {
+        self.follow(leader, term);
+        // Kept only while the detector does not see the leader up already (it changes only
+        // at ticks), so that equal behaviours stay equal states.
+        self.accepted_from = (!election::seen_up(params, &self.detector, leader)).then_some(leader);
+        self.leave_pre_candidacy(term, ready);
+    }
+
+    /// Ends a pre-candidacy (of any term) when this node has chosen another node to follow
+    /// in `term`: had it gone on, the pre-votes it collected would make it promise a term
+    /// above the one it has just backed, and so depose that node as soon as it proposes.
+    fn leave_pre_candidacy(&mut self, term: Term, ready: &mut Ready) {
+        if let Role::PreCandidate(pre) = &self.role {
+            let mine = pre.term;
+            ready.events.push(Event::SteppedDown {
+                term: mine,
+                newer: term,
+            });
+            self.role = Role::Follower;
+        }
+    }
+
     fn reply(ready: &mut Ready, to: NodeId, msg: Message) {
         ready.messages.push(Outgoing { to, msg });
     }
@@ -352,6 +378,7 @@ impl NodeState {
                     && !self.persistent.rejoining;
                 if voted_for_it || self.would_vote(params, from, term) {
                     self.step_down(term, ready);
+                    self.leave_pre_candidacy(term, ready);
                     self.persistent.promised = term;
                     self.follow(from, term);
                     let p = &self.persistent;
@@ -379,7 +406,7 @@ impl NodeState {
                 }
                 _ => ready.events.push(Event::Ignored { from, kind }),
             },
-            Message::Propose { term, config } => self.on_propose(from, term, config, ready),
+            Message::Propose { term, config } => self.on_propose(params, from, term, config, ready),
             Message::Accepted {
                 term,
                 revision,
@@ -521,7 +548,14 @@ impl NodeState {
         }
     }
 
-    fn on_propose(&mut self, from: NodeId, term: Term, config: SharedConfig, ready: &mut Ready) {
+    fn on_propose(
+        &mut self,
+        params: &Params,
+        from: NodeId,
+        term: Term,
+        config: SharedConfig,
+        ready: &mut Ready,
+    ) {
         let p = &self.persistent;
         if p.rejoining {
             ready.events.push(Event::Ignored {
@@ -538,7 +572,7 @@ impl NodeState {
                 revision: config.revision,
             });
         } else if same_slot || self.accept(term, &config, ready) {
-            self.follow(from, term);
+            self.follow_accepted(params, from, term, ready);
             let accepted = Message::Accepted {
                 term,
                 revision: config.revision,
@@ -598,7 +632,7 @@ impl NodeState {
                 revision: config.revision,
             });
         } else if self.accept(term, &config, ready) {
-            self.follow(from, term);
+            self.follow_accepted(params, from, term, ready);
             self.report_commit(params, term, from, &config, ready);
             if !self.active(params) {
                 self.step_down(Term::MAX, ready);

@@ -123,6 +123,13 @@ pub struct NodeState {
     /// or accepted from, or a peer whose heartbeat says it leads a term not older than this
     /// node's promise. Dropped when that node's heartbeat says it gave the term up.
     pub(crate) leader: Option<(NodeId, Term)>,
+    /// The orchestrator whose proposal or commit this node accepted since its last tick
+    /// (`fenced`). Leader stickiness counts it as live until the detector, which counts
+    /// heartbeats alone, has seen it at the next tick: as a Raft append restarts the
+    /// election timer, so that a node that has just accepted from a leader never votes
+    /// against it. Failover detection is not touched.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub(crate) accepted_from: Option<NodeId>,
     /// Peers whose last heartbeat said they cannot lead (`fenced`: they hear no majority,
     /// lost their disk and wait to be readmitted, or were failed over), so nobody waits
     /// for them.
@@ -154,6 +161,7 @@ impl NodeState {
             role: Role::Follower,
             seen_term: 0,
             leader: None,
+            accepted_from: None,
             cannot_lead: BTreeSet::new(),
             warm: 0,
         }
@@ -381,6 +389,8 @@ impl NodeState {
             Design::Legacy | Design::Poc => self.tick_unfenced(params, ready),
             Design::Fenced => self.tick_fenced(params, ready),
         }
+        // The detector has now had its tick to see the leader: from here on it decides.
+        self.accepted_from = None;
     }
 
     /// Reports `config` as committed in `term` (by this node, or learned from `by`).

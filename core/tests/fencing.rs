@@ -533,3 +533,78 @@ fn a_vote_cannot_be_taken_out_before_its_promise() {
         .expect("released once the promise is taken");
     assert!(matches!(messages[0].msg, Message::Vote { term: 5, .. }));
 }
+
+#[test]
+fn a_node_that_just_accepted_a_new_orchestrator_votes_for_no_other() {
+    let settings = Settings {
+        timeout_ticks: 5,
+        ..Settings::default()
+    };
+    let mut c = Cluster::new(3, settings);
+    // n0 is cut off; n1 and n2 elect n1 in term 2 (too soon to fail n0 over).
+    c.cut.extend([(0, 1), (1, 0), (0, 2), (2, 0)]);
+    for _ in 0..2 {
+        c.round(&[0, 1, 2]);
+    }
+    assert_eq!(c.leaders(), vec![1]);
+    assert!(c.nodes[1].config().is_active(NodeId(0)));
+    c.cut.clear();
+    // After the heal n0's first heartbeat shows n1 that it missed term 2: n1 sends it
+    // the commit, which n0 takes before it has ticked again.
+    c.step(0, Input::Tick);
+    c.deliver(&[1]);
+    c.deliver(&[0]);
+    assert_eq!(c.nodes[0].state().followed(), Some((NodeId(1), 2)));
+    assert!(
+        c.nodes[0].down_ticks(NodeId(1)) >= 1,
+        "n0's detector has not seen n1 since the cut"
+    );
+    for msg in [
+        Message::PreVote { term: 3 },
+        Message::RequestVote { term: 3 },
+    ] {
+        let ready = c.receive(0, 2, msg);
+        assert_eq!(
+            ready.messages[0].msg,
+            Message::Reject {
+                term: 3,
+                promised: 2
+            },
+            "n0 has just accepted n1's commit: it backs no one against n1"
+        );
+    }
+    assert_eq!(c.nodes[0].persistent().promised(), 2);
+}
+
+#[test]
+fn a_pre_candidate_that_accepts_the_orchestrators_proposal_gives_up() {
+    let mut c = Cluster::three();
+    // n1 and n2 stop hearing n0 (n0 still reaches them), so n1 asks for pre-votes.
+    c.cut.extend([(1, 0), (2, 0)]);
+    c.step(1, Input::Tick);
+    c.step(2, Input::Tick);
+    c.deliver(&[1, 2]);
+    c.step(1, Input::Tick);
+    c.step(2, Input::Tick);
+    assert!(matches!(c.nodes[1].role(), Role::PreCandidate(_)));
+    // n0 proposes a change of term 1; n1 accepts it before its pre-votes come back.
+    c.admin(0, AdminCommand::ResetCount);
+    let at = c
+        .inbox
+        .iter()
+        .position(|(from, to, msg)| {
+            (*from, *to) == (NodeId(0), NodeId(1)) && matches!(msg, Message::Propose { .. })
+        })
+        .expect("n0 proposed to n1");
+    let (from, _, msg) = c.inbox.remove(at).unwrap();
+    c.step(1, Input::Message { from, msg });
+    assert_eq!(
+        c.nodes[1].role(),
+        &Role::Follower,
+        "the pre-candidacy ended"
+    );
+    // n2's pre-vote grant arrives too late to make n1 promise a term above n0's.
+    c.deliver(&[0, 1, 2]);
+    assert_eq!(c.nodes[1].persistent().promised(), 1);
+    assert_eq!(c.leaders(), vec![0]);
+}

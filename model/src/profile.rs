@@ -347,6 +347,16 @@ pub fn runs(profile: Profile) -> Vec<ProfileRun> {
             again.setup.link_capacity = 2;
             again.note = Some("2 unclean shutdowns, max term 3, links hold 2");
             runs.push(again);
+            // Five nodes right after a heal, where leader stickiness and pre-candidacies
+            // decide whether a working orchestrator keeps its office (specs/counterexamples.md).
+            let mut heal = run_of(
+                &[FaultKind::Unclean, FaultKind::Pause, FaultKind::Partition],
+                5,
+                Timing::Timed,
+                2,
+            );
+            heal.note = Some("5 nodes, timed");
+            runs.push(heal);
             runs.push(run_of(&FaultKind::ALL, 3, Timing::Async, 2));
             runs.push(run_of(
                 &[

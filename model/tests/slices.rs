@@ -47,7 +47,7 @@ fn a_settings_change_next_to_a_paused_orchestrator_in_every_async_interleaving()
     // 2026-12-05, 17,207,900 before nodedowns were inert).
     let setup = ci_run(FaultKind::Pause, FaultKind::SettingsChange, Timing::Async);
     let report = common::run(&setup);
-    assert_passes(&report, 2_650_000);
+    assert_passes(&report, 2_200_000);
     assert_has(&report, NO_WORK_BY_DEPOSED, Status::Holds);
     assert_has(&report, NO_FAILOVER_WHILE_DISABLED, Status::Holds);
     assert_has(&report, DEPOSED_PROPOSED, Status::Witnessed);
@@ -90,7 +90,7 @@ fn a_node_that_lost_its_disk_is_readmitted_without_breaking_a_promise() {
     s.bounds.disk_losses = 1;
     s.max_term = 2;
     let report = run(&s);
-    assert_passes(&report, 1_700_000);
+    assert_passes(&report, 1_300_000);
     assert_has(&report, REJOINED, Status::Witnessed);
     assert_has(&report, ONE_ORCHESTRATOR_PER_TERM, Status::Holds);
 }
