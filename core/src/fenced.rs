@@ -299,11 +299,17 @@ impl NodeState {
     }
 
     /// Follows `leader` in `term` after accepting its proposal or commit: it is heard from
-    /// now on, for leader stickiness, and a pre-candidacy of this node ends.
+    /// now on, for leader stickiness, and a pre-candidacy of this node ends. A term below
+    /// this node's promise (the same proposal again, after a vote for a newer term) is no
+    /// leader to follow: the node it voted for stays the one it follows.
     fn follow_accepted(&mut self, params: &Params, leader: NodeId, term: Term, ready: &mut Ready) {
+        if term < self.persistent.promised {
+            return;
+        }
         self.follow(leader, term);
-        // Kept only while the detector does not see the leader up already (it changes only
-        // at ticks), so that equal behaviours stay equal states.
+        // Kept only while the detector does not see the leader up already: the detector
+        // changes only at ticks, where this is cleared first, so equal behaviours stay
+        // equal states.
         self.accepted_from = (!election::seen_up(params, &self.detector, leader)).then_some(leader);
         self.leave_pre_candidacy(term, ready);
     }
@@ -619,6 +625,8 @@ impl NodeState {
             if readmitted {
                 p.rejoining = false;
                 ready.events.push(Event::Rejoined { boot: p.boot });
+                // It takes part from now on, behind the orchestrator that readmitted it.
+                self.follow_accepted(params, from, term, ready);
             }
             self.report_commit(params, term, from, &config, ready);
             return;

@@ -124,10 +124,11 @@ pub struct NodeState {
     /// node's promise. Dropped when that node's heartbeat says it gave the term up.
     pub(crate) leader: Option<(NodeId, Term)>,
     /// The orchestrator whose proposal or commit this node accepted since its last tick
-    /// (`fenced`). Leader stickiness counts it as live until the detector, which counts
-    /// heartbeats alone, has seen it at the next tick: as a Raft append restarts the
-    /// election timer, so that a node that has just accepted from a leader never votes
-    /// against it. Failover detection is not touched.
+    /// (`fenced`), kept only while the detector does not see it up. Leader stickiness
+    /// counts it as live until the next tick, where the detector, which counts heartbeats
+    /// alone, takes over: as a Raft append restarts the election timer, so that a node
+    /// that has just accepted from a leader never votes against it. Failover detection is
+    /// not touched.
     #[cfg_attr(feature = "serde", serde(default))]
     pub(crate) accepted_from: Option<NodeId>,
     /// Peers whose last heartbeat said they cannot lead (`fenced`: they hear no majority,
@@ -385,12 +386,13 @@ impl NodeState {
         for (peer, health) in changes {
             ready.events.push(Event::HealthChanged { peer, health });
         }
+        // The detector has had its tick to see the leader (or miss it): from here on,
+        // this tick included, it decides.
+        self.accepted_from = None;
         match params.design {
             Design::Legacy | Design::Poc => self.tick_unfenced(params, ready),
             Design::Fenced => self.tick_fenced(params, ready),
         }
-        // The detector has now had its tick to see the leader: from here on it decides.
-        self.accepted_from = None;
     }
 
     /// Reports `config` as committed in `term` (by this node, or learned from `by`).

@@ -574,12 +574,21 @@ fn a_node_that_just_accepted_a_new_orchestrator_votes_for_no_other() {
         );
     }
     assert_eq!(c.nodes[0].persistent().promised(), 2);
+    // From n0's next tick its detector decides, and it has still heard no heartbeat of n1.
+    c.step(0, Input::Tick);
+    let ready = c.receive(0, 2, Message::PreVote { term: 3 });
+    assert_eq!(
+        ready.messages[0].msg,
+        Message::PreVoteGranted { term: 3 },
+        "the accepted commit counts only until the next tick"
+    );
 }
 
 #[test]
 fn a_pre_candidate_that_accepts_the_orchestrators_proposal_gives_up() {
     let mut c = Cluster::three();
-    // n1 and n2 stop hearing n0 (n0 still reaches them), so n1 asks for pre-votes.
+    // n0 does not tick, so n1 and n2 stop hearing it (its proposal below still reaches
+    // them; what they send it is dropped), and n1 asks for pre-votes.
     c.cut.extend([(1, 0), (2, 0)]);
     c.step(1, Input::Tick);
     c.step(2, Input::Tick);
@@ -605,6 +614,40 @@ fn a_pre_candidate_that_accepts_the_orchestrators_proposal_gives_up() {
     );
     // n2's pre-vote grant arrives too late to make n1 promise a term above n0's.
     c.deliver(&[0, 1, 2]);
+    assert_eq!(c.nodes[1].role(), &Role::Follower);
     assert_eq!(c.nodes[1].persistent().promised(), 1);
-    assert_eq!(c.leaders(), vec![0]);
+}
+
+#[test]
+fn an_old_proposal_again_does_not_take_a_vote_back() {
+    let mut c = Cluster::three();
+    // n1 stops hearing n0, accepts n0's proposal of term 1, then, a tick later, votes for
+    // n2 in term 2.
+    c.step(1, Input::Tick);
+    c.step(1, Input::Tick);
+    c.admin(0, AdminCommand::ResetCount);
+    let propose = c
+        .inbox
+        .iter()
+        .find(|(from, to, msg)| {
+            (*from, *to) == (NodeId(0), NodeId(1)) && matches!(msg, Message::Propose { .. })
+        })
+        .map(|(_, _, msg)| msg.clone())
+        .expect("n0 proposed to n1");
+    let accepted = c.receive(1, 0, propose.clone());
+    assert!(matches!(accepted.messages[0].msg, Message::Accepted { term: 1, .. }));
+    c.step(1, Input::Tick);
+    let vote = c.receive(1, 2, Message::RequestVote { term: 2 });
+    assert!(matches!(vote.messages[0].msg, Message::Vote { term: 2, .. }));
+    // The old proposal arrives again (a duplicate): n1 acknowledges it but still follows
+    // n2, so n2's request, repeated, gets the same vote back.
+    let again = c.receive(1, 0, propose);
+    assert!(matches!(again.messages[0].msg, Message::Accepted { term: 1, .. }));
+    assert_eq!(c.nodes[1].state().followed(), Some((NodeId(2), 2)));
+    let vote = c.receive(1, 2, Message::RequestVote { term: 2 });
+    assert!(
+        matches!(vote.messages[0].msg, Message::Vote { term: 2, .. }),
+        "the vote given stands: {:?}",
+        vote.messages[0].msg
+    );
 }
