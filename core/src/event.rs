@@ -44,11 +44,13 @@ pub enum Event {
         /// The term.
         term: Term,
     },
-    /// This node left its candidacy or leadership of `term` because it saw `newer`.
+    /// This node left its candidacy or leadership of `term` because it saw `newer`; or
+    /// left its pre-candidacy of `term` because it backed another node in `newer` (voted
+    /// for it, or accepted from it), which may be the lower term.
     SteppedDown {
         /// The term left.
         term: Term,
-        /// The newer term seen.
+        /// The newer term seen, or the term of the node backed.
         newer: Term,
     },
     /// This node gave up leading `term`: it no longer hears a majority (check-quorum).

@@ -635,14 +635,23 @@ fn an_old_proposal_again_does_not_take_a_vote_back() {
         .map(|(_, _, msg)| msg.clone())
         .expect("n0 proposed to n1");
     let accepted = c.receive(1, 0, propose.clone());
-    assert!(matches!(accepted.messages[0].msg, Message::Accepted { term: 1, .. }));
+    assert!(matches!(
+        accepted.messages[0].msg,
+        Message::Accepted { term: 1, .. }
+    ));
     c.step(1, Input::Tick);
     let vote = c.receive(1, 2, Message::RequestVote { term: 2 });
-    assert!(matches!(vote.messages[0].msg, Message::Vote { term: 2, .. }));
+    assert!(matches!(
+        vote.messages[0].msg,
+        Message::Vote { term: 2, .. }
+    ));
     // The old proposal arrives again (a duplicate): n1 acknowledges it but still follows
     // n2, so n2's request, repeated, gets the same vote back.
     let again = c.receive(1, 0, propose);
-    assert!(matches!(again.messages[0].msg, Message::Accepted { term: 1, .. }));
+    assert!(matches!(
+        again.messages[0].msg,
+        Message::Accepted { term: 1, .. }
+    ));
     assert_eq!(c.nodes[1].state().followed(), Some((NodeId(2), 2)));
     let vote = c.receive(1, 2, Message::RequestVote { term: 2 });
     assert!(
