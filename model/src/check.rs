@@ -500,13 +500,24 @@ pub fn run(setup: &Setup, options: &RunOptions) -> Report {
         .collect();
     let goal_refs: Vec<&dyn Fn(&State) -> bool> = goals.iter().map(|g| g.as_ref()).collect();
     // A run stopped at its memory or time bound does not search again to minimise: the
-    // counterexamples it found are reported as found.
-    let shortest = if memory_bound_reached || time_bound_reached {
+    // counterexamples it found are reported as found. The minimiser keeps to the same
+    // bounds, so a violation found near one is not searched for again past it.
+    let shortest = if memory_bound_reached || time_bound_reached || goal_refs.is_empty() {
         vec![None; goal_refs.len()]
     } else {
         let limit = options.minimise_limit.max(outcome.progress.unique);
-        let within_memory = || options.max_memory_mib.is_none_or(|max| rss_mib() <= max);
-        trace::shortest_paths_within(model, &goal_refs, limit, &within_memory)
+        if options.progress {
+            eprintln!(
+                "  {} violated after {:.0} s: searching breadth-first for the shortest counterexample (up to {limit} states)",
+                violated.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+                started.elapsed().as_secs_f64(),
+            );
+        }
+        let within_bounds = || {
+            options.max_memory_mib.is_none_or(|max| rss_mib() <= max)
+                && options.max_time.is_none_or(|max| started.elapsed() <= max)
+        };
+        trace::shortest_paths_within(model, &goal_refs, limit, &within_bounds)
     };
     for (property, shortest) in violated.iter().zip(shortest) {
         let report = reports

@@ -270,13 +270,13 @@ pub fn shortest_paths(
     shortest_paths_within(model, goals, limit, &|| true)
 }
 
-/// [`shortest_paths`], giving up (for the goals not reached yet) once `within_memory`,
-/// asked every 65,536 states, says the process has grown past its memory bound.
+/// [`shortest_paths`], giving up (for the goals not reached yet) once `within_bounds`,
+/// asked every 65,536 states, says the run has passed its memory or time bound.
 pub fn shortest_paths_within(
     model: &FailoverModel,
     goals: &[&dyn Fn(&State) -> bool],
     limit: usize,
-    within_memory: &dyn Fn() -> bool,
+    within_bounds: &dyn Fn() -> bool,
 ) -> Vec<Option<Path<State, crate::state::Action>>> {
     let Some(init) = model.init_states().into_iter().next() else {
         return vec![None; goals.len()];
@@ -292,7 +292,7 @@ pub fn shortest_paths_within(
         let Some((state, index)) = queue.pop_front() else {
             break;
         };
-        if index % 65_536 == 0 && !within_memory() {
+        if index % 65_536 == 0 && !within_bounds() {
             break;
         }
         if model.at_bound(&state) {

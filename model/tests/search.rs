@@ -125,6 +125,42 @@ fn a_run_past_its_memory_bound_stops_and_is_not_exhaustive() {
 }
 
 #[test]
+fn a_violation_found_past_the_time_bound_is_not_searched_for_again() {
+    // poc breaks the quota within a few thousand states, long before the coordinator's
+    // first look at the bounds; a bound of zero is then already passed when the shortest
+    // counterexample would be searched for, so the trace found is reported as it is.
+    let options = RunOptions {
+        threads: 1,
+        stop_at: failover_model::StopAt::AnyViolation,
+        max_time: Some(std::time::Duration::ZERO),
+        ..RunOptions::default()
+    };
+    let report = check::run(&setup(Design::Poc, 3, Timing::Async), &options);
+    println!("{}", report.render());
+    assert!(
+        !report.time_bound_reached,
+        "the search itself ended at the violation"
+    );
+    let violated: Vec<_> = report
+        .properties
+        .iter()
+        .filter(|p| p.status == Status::Violated)
+        .collect();
+    assert!(!violated.is_empty(), "poc breaks a safety property");
+    for p in violated {
+        assert!(!p.shortest, "{} was minimised past the bound", p.name);
+        assert!(!p.trace.is_empty(), "{} keeps the trace found", p.name);
+    }
+    // Without a bound the same run minimises.
+    let unbounded = RunOptions {
+        max_time: None,
+        ..options
+    };
+    let report = check::run(&setup(Design::Poc, 3, Timing::Async), &unbounded);
+    assert!(report.properties.iter().any(|p| p.shortest));
+}
+
+#[test]
 fn each_run_reports_its_own_peak_memory() {
     let big: Vec<u8> = vec![1; 256 << 20];
     assert!(big.iter().step_by(4096).all(|b| *b == 1));
