@@ -332,11 +332,22 @@ impl NodeState {
         ready.messages.push(Outgoing { to, msg });
     }
 
-    /// Whether this node would vote for `candidate` in `term`.
+    /// Refuses `term` to `to`, with this node's promise and pre-vote floor.
+    fn refuse(&self, to: NodeId, term: Term, ready: &mut Ready) {
+        let msg = Message::Reject {
+            term,
+            promised: self.persistent.promised,
+            floor: self.pre_voted,
+        };
+        Self::reply(ready, to, msg);
+    }
+
+    /// Whether this node would vote for `candidate` in `term` (or grant it a pre-vote).
     fn would_vote(&self, params: &Params, candidate: NodeId, term: Term) -> bool {
         let p = &self.persistent;
         !p.rejoining
             && term > p.promised
+            && term >= self.pre_voted
             && p.config.is_active(candidate)
             && self.heard_leader(params, Some(candidate)).is_none()
     }
@@ -360,17 +371,25 @@ impl NodeState {
                 ..
             } => self.on_heartbeat(from, office, can_lead, accepted_term, revision, ready),
             Message::PreVote { term } => {
-                if self.would_vote(params, from, term) {
-                    Self::reply(ready, from, Message::PreVoteGranted { term });
+                // Below a term it pre-voted for, it grants that term instead: the asker
+                // then asks for it, so no orchestrator is elected below a pre-candidacy
+                // that may still come back with a majority of grants.
+                let at = term.max(self.pre_voted);
+                if self.would_vote(params, from, at) {
+                    self.pre_voted = at;
+                    Self::reply(ready, from, Message::PreVoteGranted { term: at });
                 } else {
                     // Say no, with the promise (a node back without its disk says no too):
                     // the asker counts the refusal, or gives up and asks above the promise.
-                    let promised = self.persistent.promised;
-                    Self::reply(ready, from, Message::Reject { term, promised });
+                    self.refuse(from, term, ready);
                 }
             }
             Message::PreVoteGranted { term } => match &mut self.role {
-                Role::PreCandidate(pre) if pre.term == term => {
+                Role::PreCandidate(pre) if pre.term <= term => {
+                    // A grant above the term asked for: the voter backs no lower one. A
+                    // grant is a grant of every term above it too, so the earlier ones
+                    // still count.
+                    pre.term = term;
                     pre.granted.insert(from);
                     self.check_pre_vote(params, ready);
                 }
@@ -396,8 +415,7 @@ impl NodeState {
                     };
                     Self::reply(ready, from, vote);
                 } else {
-                    let promised = self.persistent.promised;
-                    Self::reply(ready, from, Message::Reject { term, promised });
+                    self.refuse(from, term, ready);
                 }
             }
             Message::Vote {
@@ -438,8 +456,14 @@ impl NodeState {
                 }
                 _ => ready.events.push(Event::Ignored { from, kind }),
             },
-            Message::Reject { term, promised } => {
-                self.seen_term = self.seen_term.max(promised);
+            Message::Reject {
+                term,
+                promised,
+                floor,
+            } => {
+                self.seen_term = self.seen_term.max(promised).max(floor);
+                // The term's vote went elsewhere, or the voter backs only higher terms.
+                let taken = promised >= term || floor > term;
                 let members = params.members.len();
                 match &mut self.role {
                     // A voter hears a live orchestrator, holds a config in which this node is
@@ -451,20 +475,22 @@ impl NodeState {
                     // from ever electing.
                     Role::PreCandidate(pre) if pre.term == term => {
                         pre.refused.insert(from);
-                        if promised >= term || pre.lost(members) {
+                        if taken || pre.lost(members) {
                             self.role = Role::Follower;
                         }
                     }
                     Role::Candidate(e) if e.term == term => {
                         e.refused.insert(from);
-                        if promised >= term || e.lost(members) {
+                        if taken || e.lost(members) {
                             ready.events.push(Event::SteppedDown {
                                 term,
-                                newer: promised,
+                                newer: promised.max(floor),
                             });
                             self.role = Role::Follower;
                         }
                     }
+                    // Only a promise deposes a leader: a voter's floor does not stop it
+                    // from accepting this term's proposals.
                     Role::Leader { term: mine, .. } if *mine == term => {
                         self.step_down(promised, ready)
                     }
@@ -586,8 +612,7 @@ impl NodeState {
             };
             Self::reply(ready, from, accepted);
         } else if term < self.persistent.promised {
-            let promised = self.persistent.promised;
-            Self::reply(ready, from, Message::Reject { term, promised });
+            self.refuse(from, term, ready);
         } else {
             ready.events.push(Event::Ignored {
                 from,

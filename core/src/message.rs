@@ -88,12 +88,17 @@ pub enum Message {
         /// The acceptor's disk.
         boot: Boot,
     },
-    /// The sender refuses `term`: it promised `promised`, or it hears a live orchestrator.
+    /// The sender refuses `term`: it promised `promised`, it granted a pre-vote for
+    /// `floor`, or it hears a live orchestrator.
     Reject {
         /// The refused term.
         term: Term,
         /// The sender's promise.
         promised: Term,
+        /// The highest term the sender granted a pre-vote for, if above its promise
+        /// (else 0): it backs no term below it.
+        #[cfg_attr(feature = "serde", serde(default))]
+        floor: Term,
     },
     /// A committed config (in `legacy` and `poc`: a config applied by its author).
     Commit {

@@ -131,6 +131,13 @@ pub struct NodeState {
     /// not touched.
     #[cfg_attr(feature = "serde", serde(default))]
     pub(crate) accepted_from: Option<NodeId>,
+    /// The highest term this node granted a pre-vote for, kept while above its promise
+    /// (`fenced`): it votes for no term below it, grants a pre-vote below it as a grant of
+    /// it, and asks above it itself. Otherwise a pre-candidate that collected the grants
+    /// and came back late (after a pause) could promise a term above the orchestrator
+    /// elected meanwhile, below it, and depose it by refusing its next proposal.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub(crate) pre_voted: Term,
     /// Peers whose last heartbeat said they cannot lead (`fenced`: they hear no majority,
     /// lost their disk and wait to be readmitted, or were failed over), so nobody waits
     /// for them.
@@ -163,6 +170,7 @@ impl NodeState {
             seen_term: 0,
             leader: None,
             accepted_from: None,
+            pre_voted: 0,
             cannot_lead: BTreeSet::new(),
             warm: 0,
         }
@@ -306,7 +314,11 @@ impl NodeState {
     /// The highest term this node knows of.
     pub fn term(&self) -> Term {
         let followed = self.leader.map_or(0, |(_, t)| t);
-        self.persistent.promised.max(self.seen_term).max(followed)
+        self.persistent
+            .promised
+            .max(self.seen_term)
+            .max(followed)
+            .max(self.pre_voted)
     }
 
     /// Feeds one input; see the module docs for the calling contract.
@@ -344,6 +356,10 @@ impl NodeState {
             .max(self.leader.map_or(0, |(_, t)| t));
         if self.seen_term <= known {
             self.seen_term = 0;
+        }
+        // A pre-vote below the promise constrains nothing the promise does not.
+        if self.pre_voted <= self.persistent.promised {
+            self.pre_voted = 0;
         }
         if self.persistent != before {
             ready.persist = Some(self.persistent.clone());

@@ -425,7 +425,8 @@ fn older_terms_are_refused() {
         ready.messages[0].msg,
         Message::Reject {
             term: 3,
-            promised: 5
+            promised: 5,
+            floor: 0
         }
     );
 }
@@ -438,7 +439,8 @@ fn a_node_that_hears_its_orchestrator_refuses_to_vote() {
         ready.messages[0].msg,
         Message::Reject {
             term: 2,
-            promised: 1
+            promised: 1,
+            floor: 0
         },
         "no pre-vote while n0 leads"
     );
@@ -447,7 +449,8 @@ fn a_node_that_hears_its_orchestrator_refuses_to_vote() {
         ready.messages[0].msg,
         Message::Reject {
             term: 2,
-            promised: 1
+            promised: 1,
+            floor: 0
         }
     );
     assert_eq!(c.nodes[1].persistent().promised(), 1, "nothing promised");
@@ -568,7 +571,8 @@ fn a_node_that_just_accepted_a_new_orchestrator_votes_for_no_other() {
             ready.messages[0].msg,
             Message::Reject {
                 term: 3,
-                promised: 2
+                promised: 2,
+                floor: 0
             },
             "n0 has just accepted n1's commit: it backs no one against n1"
         );
@@ -659,4 +663,80 @@ fn an_old_proposal_again_does_not_take_a_vote_back() {
         "the vote given stands: {:?}",
         vote.messages[0].msg
     );
+}
+
+#[test]
+fn a_node_backs_no_term_below_a_pre_vote_it_granted() {
+    let mut c = Cluster::three();
+    // n0, the orchestrator of term 1, falls silent: n1 and n2 stop hearing it.
+    c.cut.extend([(0, 1), (0, 2)]);
+    for _ in 0..2 {
+        c.step(1, Input::Tick);
+        c.step(2, Input::Tick);
+    }
+    c.inbox.clear();
+    let ready = c.receive(2, 0, Message::PreVote { term: 3 });
+    assert_eq!(ready.messages[0].msg, Message::PreVoteGranted { term: 3 });
+    assert_eq!(c.nodes[2].term(), 3, "its own candidacy would ask above 3");
+    // Had n2 backed n1 in term 2 now, n0 could take its pre-votes for term 3 later (after
+    // a pause, say), promise term 3, and refuse n1's proposals: the orchestrator n2 helped
+    // elect would be deposed while it can lead. n2 grants term 3 instead, and votes for
+    // no term below it.
+    let ready = c.receive(2, 1, Message::PreVote { term: 2 });
+    assert_eq!(
+        ready.messages[0].msg,
+        Message::PreVoteGranted { term: 3 },
+        "a pre-vote below the one granted is granted at it"
+    );
+    let ready = c.receive(2, 1, Message::RequestVote { term: 2 });
+    assert_eq!(
+        ready.messages[0].msg,
+        Message::Reject {
+            term: 2,
+            promised: 1,
+            floor: 3
+        },
+        "no vote below the pre-vote granted, and it says which"
+    );
+    assert_eq!(
+        c.nodes[2].persistent().promised(),
+        1,
+        "refusing promises nothing"
+    );
+    let ready = c.receive(2, 1, Message::RequestVote { term: 3 });
+    assert!(matches!(
+        ready.messages[0].msg,
+        Message::Vote { term: 3, .. }
+    ));
+    assert_eq!(c.nodes[2].persistent().promised(), 3);
+}
+
+#[test]
+fn a_pre_candidate_granted_a_higher_term_asks_for_it() {
+    let mut c = Cluster::three();
+    // n0 falls silent, and n1's requests do not reach n2 (n2's heartbeats reach n1).
+    c.cut.extend([(0, 1), (0, 2), (1, 2)]);
+    for _ in 0..4 {
+        c.round(&[1, 2]);
+        if matches!(c.nodes[1].role(), Role::PreCandidate(_)) {
+            break;
+        }
+    }
+    let Role::PreCandidate(pre) = c.nodes[1].role() else {
+        panic!(
+            "n1, the master now, asks for pre-votes: {:?}",
+            c.nodes[1].role()
+        );
+    };
+    assert_eq!(pre.term, 2);
+    let ready = c.receive(1, 2, Message::PreVoteGranted { term: 4 });
+    assert!(
+        ready
+            .messages
+            .iter()
+            .any(|o| o.msg == Message::RequestVote { term: 4 }),
+        "n1 asks for the term n2 backs: {:?}",
+        ready.messages
+    );
+    assert_eq!(ready.persist.expect("the promise is written").promised(), 4);
 }

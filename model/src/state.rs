@@ -381,7 +381,16 @@ pub fn describe_message(msg: &Message) -> String {
         ),
         Message::Propose { term, config } => format!("propose t{term} r{}", config.revision),
         Message::Accepted { term, revision, .. } => format!("accepted t{term} r{revision}"),
-        Message::Reject { term, promised } => format!("reject t{term} (promised t{promised})"),
+        Message::Reject {
+            term,
+            promised,
+            floor: 0,
+        } => format!("reject t{term} (promised t{promised})"),
+        Message::Reject {
+            term,
+            promised,
+            floor,
+        } => format!("reject t{term} (promised t{promised}, pre-voted t{floor})"),
         Message::Commit { term, config } => format!("commit t{term} r{}", config.revision),
         Message::Rejoin { boot } => format!("rejoin on disk {boot}"),
         other => other.kind().to_string(),
