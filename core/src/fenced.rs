@@ -29,6 +29,7 @@ use crate::ready::Ready;
 use crate::rules::Blocked;
 use crate::state::{NodeState, Role};
 use crate::{rebalance, rules};
+use std::collections::BTreeSet;
 
 impl NodeState {
     /// The live orchestrator this node hears, other than `except`: the node it follows,
@@ -183,13 +184,27 @@ impl NodeState {
 
     fn start_pre_vote(&mut self, params: &Params, ready: &mut Ready) {
         let term = self.term() + 1;
+        self.ask_pre_votes(params, term, [params.id].into(), ready);
+    }
+
+    /// Becomes a pre-candidate for `term` with the grants `granted`, and asks the others.
+    fn ask_pre_votes(
+        &mut self,
+        params: &Params,
+        term: Term,
+        granted: BTreeSet<NodeId>,
+        ready: &mut Ready,
+    ) {
         ready.events.push(Event::PreVoting { term });
+        let asked: Vec<NodeId> = params.peers().filter(|n| !granted.contains(n)).collect();
         self.role = Role::PreCandidate(PreElection {
             term,
-            granted: [params.id].into(),
+            granted,
             refused: Default::default(),
         });
-        Self::broadcast(params, &Message::PreVote { term }, ready);
+        for to in asked {
+            Self::reply(ready, to, Message::PreVote { term });
+        }
         self.check_pre_vote(params, ready);
     }
 
@@ -385,13 +400,16 @@ impl NodeState {
                 }
             }
             Message::PreVoteGranted { term } => match &mut self.role {
-                Role::PreCandidate(pre) if pre.term <= term => {
-                    // A grant above the term asked for: the voter backs no lower one. A
-                    // grant is a grant of every term above it too, so the earlier ones
-                    // still count.
-                    pre.term = term;
+                Role::PreCandidate(pre) if pre.term == term => {
                     pre.granted.insert(from);
                     self.check_pre_vote(params, ready);
+                }
+                // A grant above the term asked for: the voter backs no lower one, so the
+                // node asks everyone for that term. The grants of the lower term do not
+                // count for it: their voters may back a term in between, and a majority
+                // counted from mixed terms would be the late majority this rule prevents.
+                Role::PreCandidate(pre) if pre.term < term => {
+                    self.ask_pre_votes(params, term, [params.id, from].into(), ready);
                 }
                 _ => ready.events.push(Event::Ignored { from, kind }),
             },

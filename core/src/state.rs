@@ -353,7 +353,8 @@ impl NodeState {
         let known = self
             .persistent
             .promised
-            .max(self.leader.map_or(0, |(_, t)| t));
+            .max(self.leader.map_or(0, |(_, t)| t))
+            .max(self.pre_voted);
         if self.seen_term <= known {
             self.seen_term = 0;
         }

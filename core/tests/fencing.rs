@@ -740,3 +740,125 @@ fn a_pre_candidate_granted_a_higher_term_asks_for_it() {
     );
     assert_eq!(ready.persist.expect("the promise is written").promised(), 4);
 }
+
+/// Five nodes where n0 has fallen silent: n1, the master now, is a pre-candidate for
+/// term 2 whose requests are still on the wire (dropped here), with its own grant alone.
+fn five_with_a_lone_pre_candidate() -> Cluster {
+    let mut c = Cluster::new(
+        5,
+        Settings {
+            timeout_ticks: 2,
+            ..Settings::default()
+        },
+    );
+    c.cut.extend((1..5).map(|to| (0, to)));
+    for _ in 0..6 {
+        for n in 1..5 {
+            c.step(n, Input::Tick);
+        }
+        if matches!(c.nodes[1].role(), Role::PreCandidate(_)) {
+            c.inbox.clear();
+            break;
+        }
+        c.deliver(&[1, 2, 3, 4]);
+    }
+    let Role::PreCandidate(pre) = c.nodes[1].role() else {
+        panic!("n1 asks for pre-votes: {:?}", c.nodes[1].role());
+    };
+    assert_eq!(pre.term, 2);
+    c
+}
+
+#[test]
+fn grants_of_a_lower_term_do_not_count_for_a_higher_one() {
+    let mut c = five_with_a_lone_pre_candidate();
+    c.receive(1, 3, Message::PreVoteGranted { term: 2 });
+    // n4 backs nothing below 3. n3's grant of 2 says nothing about 3 (n3 may back a term in
+    // between), so n1 has two grants of 3, not three, and asks the others again.
+    let ready = c.receive(1, 4, Message::PreVoteGranted { term: 3 });
+    let Role::PreCandidate(pre) = c.nodes[1].role() else {
+        panic!("still a pre-candidate: {:?}", c.nodes[1].role());
+    };
+    assert_eq!(pre.term, 3);
+    assert_eq!(pre.granted, [NodeId(1), NodeId(4)].into());
+    let asked: Vec<NodeId> = ready
+        .messages
+        .iter()
+        .filter(|o| o.msg == Message::PreVote { term: 3 })
+        .map(|o| o.to)
+        .collect();
+    assert_eq!(asked, [NodeId(0), NodeId(2), NodeId(3)]);
+    assert!(ready.persist.is_none(), "nothing promised yet");
+    let ready = c.receive(1, 3, Message::PreVoteGranted { term: 3 });
+    assert!(
+        ready
+            .messages
+            .iter()
+            .any(|o| o.msg == Message::RequestVote { term: 3 }),
+        "three grants of 3: n1 asks for votes"
+    );
+}
+
+#[test]
+fn a_candidate_below_a_voters_floor_gives_up_and_asks_above_it() {
+    let mut c = five_with_a_lone_pre_candidate();
+    for from in [2, 3] {
+        c.receive(1, from, Message::PreVoteGranted { term: 2 });
+    }
+    assert!(matches!(c.nodes[1].role(), Role::Candidate(_)));
+    // A refusal for another reason (the voter hears a live orchestrator) is counted.
+    c.receive(
+        1,
+        2,
+        Message::Reject {
+            term: 2,
+            promised: 1,
+            floor: 0,
+        },
+    );
+    assert!(matches!(c.nodes[1].role(), Role::Candidate(_)));
+    // A voter that backs nothing below 4: term 2 cannot win there.
+    c.receive(
+        1,
+        3,
+        Message::Reject {
+            term: 2,
+            promised: 1,
+            floor: 4,
+        },
+    );
+    assert!(matches!(c.nodes[1].role(), Role::Follower));
+    assert_eq!(
+        c.nodes[1].term(),
+        4,
+        "its next pre-vote asks above the floor"
+    );
+}
+
+#[test]
+fn only_a_promise_in_a_refusal_deposes_a_leader() {
+    let mut c = Cluster::three();
+    assert_eq!(c.leaders(), vec![0]);
+    // A late refusal of term 1 from a node that backs nothing below 5: it still accepts
+    // term 1's proposals, so the orchestrator keeps its office.
+    c.receive(
+        0,
+        1,
+        Message::Reject {
+            term: 1,
+            promised: 1,
+            floor: 5,
+        },
+    );
+    assert_eq!(c.leaders(), vec![0]);
+    c.receive(
+        0,
+        1,
+        Message::Reject {
+            term: 1,
+            promised: 5,
+            floor: 0,
+        },
+    );
+    assert!(c.leaders().is_empty(), "a promise of term 5 does depose it");
+}
