@@ -354,18 +354,15 @@ seeded! {
         flags: FIVE_NODES_TIMED_CUT_AND_PARTITION,
         expect: "orchestrator kept while it can lead",
     };
-    // A node that granted a pre-vote for a term backs a lower one: the orchestrator
+    // A node that granted a pre-vote for a term backs a lower one (the floor is never
+    // recorded, so grants, votes, refusals and its own asking ignore it): the orchestrator
     // elected with it is deposed when the pre-candidate comes back late with its grants.
-    // 5 nodes, depth-first: 110 steps, found after 42 M states (about 105 s); 3 nodes with
+    // 5 nodes, depth-first: 110 steps, found after 41 M states (about 100 s); 3 nodes with
     // the same faults hold it, exhaustively.
     #[ignore]
     pre_vote_sets_no_floor: Bug {
         name: "pre-vote-sets-no-floor",
-        edits: &[
-            (FENCED, "let at = term.max(self.pre_voted);", "let at = term;"),
-            (FENCED, "            && term >= self.pre_voted\n", ""),
-            ("core/src/state.rs", "            .max(self.pre_voted)\n", "\n"),
-        ],
+        edits: &[(FENCED, "                    self.pre_voted = at;\n", "")],
         flags: FIVE_NODES_TIMED_CUT_AND_PARTITION,
         expect: "orchestrator kept while it can lead",
     };
