@@ -387,7 +387,7 @@ impl NodeState {
             } => self.on_heartbeat(from, office, can_lead, accepted_term, revision, ready),
             Message::PreVote { term } => {
                 // Below a term it pre-voted for, it grants that term instead: the asker
-                // then asks for it, so no orchestrator is elected below a pre-candidacy
+                // starts again at it, so no orchestrator is elected below a pre-candidacy
                 // that may still come back with a majority of grants.
                 let at = term.max(self.pre_voted);
                 if self.would_vote(params, from, at) {
@@ -405,7 +405,7 @@ impl NodeState {
                     self.check_pre_vote(params, ready);
                 }
                 // A grant above the term asked for: the voter backs no lower one, so the
-                // node asks everyone for that term. The grants of the lower term do not
+                // node asks the others for that term. The grants of the lower term do not
                 // count for it: their voters may back a term in between, and a majority
                 // counted from mixed terms would be the late majority this rule prevents.
                 Role::PreCandidate(pre) if pre.term < term => {
