@@ -352,7 +352,7 @@ impl NodeState {
         let msg = Message::Reject {
             term,
             promised: self.persistent.promised,
-            floor: self.pre_voted,
+            floor: self.persistent.pre_voted,
         };
         Self::reply(ready, to, msg);
     }
@@ -362,7 +362,7 @@ impl NodeState {
         let p = &self.persistent;
         !p.rejoining
             && term > p.promised
-            && term >= self.pre_voted
+            && term >= p.pre_voted
             && p.config.is_active(candidate)
             && self.heard_leader(params, Some(candidate)).is_none()
     }
@@ -389,9 +389,9 @@ impl NodeState {
                 // Below a term it pre-voted for, it grants that term instead: the asker
                 // starts again at it, so no orchestrator is elected below a pre-candidacy
                 // that may still come back with a majority of grants.
-                let at = term.max(self.pre_voted);
+                let at = term.max(self.persistent.pre_voted);
                 if self.would_vote(params, from, at) {
-                    self.pre_voted = at;
+                    self.persistent.pre_voted = at;
                     Self::reply(ready, from, Message::PreVoteGranted { term: at });
                 } else {
                     // Say no, with the promise (a node back without its disk says no too):

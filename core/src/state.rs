@@ -35,6 +35,15 @@ pub struct Persistent {
     /// nothing, and only learns committed configs.
     #[cfg_attr(feature = "serde", serde(default))]
     pub(crate) rejoining: bool,
+    /// The highest term this node granted a pre-vote for, kept while above its promise
+    /// (`fenced`): it votes for no term below it, grants a pre-vote below it as a grant of
+    /// it, and asks above it itself. Otherwise a pre-candidate that collected the grants
+    /// and came back late (after a pause) could promise a term above the orchestrator
+    /// elected meanwhile, below it, and depose it by refusing its next proposal. On disk,
+    /// because a grant is a promise of sorts: a node that forgot it on a restart would
+    /// open the same gap.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub(crate) pre_voted: Term,
 }
 
 impl Persistent {
@@ -64,6 +73,12 @@ impl Persistent {
         self.rejoining
     }
 
+    /// The highest term this node granted a pre-vote for, while above its promise
+    /// (`fenced`), else 0.
+    pub fn pre_voted(&self) -> Term {
+        self.pre_voted
+    }
+
     /// The state of a member of a brand-new cluster.
     pub(crate) fn fresh(params: &Params, settings: Settings) -> Self {
         Persistent {
@@ -72,6 +87,7 @@ impl Persistent {
             config: ClusterConfig::initial(params.members.keys().copied(), settings).into(),
             boot: 0,
             rejoining: false,
+            pre_voted: 0,
         }
     }
 
@@ -131,13 +147,6 @@ pub struct NodeState {
     /// not touched.
     #[cfg_attr(feature = "serde", serde(default))]
     pub(crate) accepted_from: Option<NodeId>,
-    /// The highest term this node granted a pre-vote for, kept while above its promise
-    /// (`fenced`): it votes for no term below it, grants a pre-vote below it as a grant of
-    /// it, and asks above it itself. Otherwise a pre-candidate that collected the grants
-    /// and came back late (after a pause) could promise a term above the orchestrator
-    /// elected meanwhile, below it, and depose it by refusing its next proposal.
-    #[cfg_attr(feature = "serde", serde(default))]
-    pub(crate) pre_voted: Term,
     /// Peers whose last heartbeat said they cannot lead (`fenced`: they hear no majority,
     /// lost their disk and wait to be readmitted, or were failed over), so nobody waits
     /// for them.
@@ -170,7 +179,6 @@ impl NodeState {
             seen_term: 0,
             leader: None,
             accepted_from: None,
-            pre_voted: 0,
             cannot_lead: BTreeSet::new(),
             warm: 0,
         }
@@ -318,7 +326,7 @@ impl NodeState {
             .promised
             .max(self.seen_term)
             .max(followed)
-            .max(self.pre_voted)
+            .max(self.persistent.pre_voted)
     }
 
     /// Feeds one input; see the module docs for the calling contract.
@@ -354,13 +362,13 @@ impl NodeState {
             .persistent
             .promised
             .max(self.leader.map_or(0, |(_, t)| t))
-            .max(self.pre_voted);
+            .max(self.persistent.pre_voted);
         if self.seen_term <= known {
             self.seen_term = 0;
         }
         // A pre-vote below the promise constrains nothing the promise does not.
-        if self.pre_voted <= self.persistent.promised {
-            self.pre_voted = 0;
+        if self.persistent.pre_voted <= self.persistent.promised {
+            self.persistent.pre_voted = 0;
         }
         if self.persistent != before {
             ready.persist = Some(self.persistent.clone());

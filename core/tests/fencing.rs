@@ -665,10 +665,9 @@ fn an_old_proposal_again_does_not_take_a_vote_back() {
     );
 }
 
-#[test]
-fn a_node_backs_no_term_below_a_pre_vote_it_granted() {
-    let mut c = Cluster::three();
-    // n0, the orchestrator of term 1, falls silent: n1 and n2 stop hearing it.
+/// Three nodes where n0, the orchestrator of term 1, fell silent and n2 granted it a
+/// pre-vote for term 3; returns n2's output of that grant.
+fn n2_pre_voted_for_n0_in_term_3(c: &mut Cluster) -> Taken {
     c.cut.extend([(0, 1), (0, 2)]);
     for _ in 0..2 {
         c.step(1, Input::Tick);
@@ -677,11 +676,12 @@ fn a_node_backs_no_term_below_a_pre_vote_it_granted() {
     c.inbox.clear();
     let ready = c.receive(2, 0, Message::PreVote { term: 3 });
     assert_eq!(ready.messages[0].msg, Message::PreVoteGranted { term: 3 });
-    assert_eq!(c.nodes[2].term(), 3, "its own candidacy would ask above 3");
-    // Had n2 backed n1 in term 2 now, n0 could take its pre-votes for term 3 later (after
-    // a pause, say), promise term 3, and refuse n1's proposals: the orchestrator n2 helped
-    // elect would be deposed while it can lead. n2 grants term 3 instead, and votes for
-    // no term below it.
+    ready
+}
+
+/// n2 (promised term 1, floor 3) grants n1's pre-vote for term 2 as one for term 3 and
+/// refuses its vote request for term 2, saying the floor.
+fn n2_backs_n1_in_no_term_below_3(c: &mut Cluster) {
     let ready = c.receive(2, 1, Message::PreVote { term: 2 });
     assert_eq!(
         ready.messages[0].msg,
@@ -698,6 +698,18 @@ fn a_node_backs_no_term_below_a_pre_vote_it_granted() {
         },
         "no vote below the pre-vote granted, and it says which"
     );
+}
+
+#[test]
+fn a_node_backs_no_term_below_a_pre_vote_it_granted() {
+    let mut c = Cluster::three();
+    n2_pre_voted_for_n0_in_term_3(&mut c);
+    assert_eq!(c.nodes[2].term(), 3, "its own candidacy would ask above 3");
+    // Had n2 backed n1 in term 2 now, n0 could take its pre-votes for term 3 later (after
+    // a pause, say), promise term 3, and refuse n1's proposals: the orchestrator n2 helped
+    // elect would be deposed while it can lead. n2 grants term 3 instead, and votes for
+    // no term below it.
+    n2_backs_n1_in_no_term_below_3(&mut c);
     assert_eq!(
         c.nodes[2].persistent().promised(),
         1,
@@ -709,6 +721,26 @@ fn a_node_backs_no_term_below_a_pre_vote_it_granted() {
         Message::Vote { term: 3, .. }
     ));
     assert_eq!(c.nodes[2].persistent().promised(), 3);
+}
+
+#[test]
+fn a_restarted_node_keeps_its_pre_vote_floor() {
+    let mut c = Cluster::three();
+    let written = n2_pre_voted_for_n0_in_term_3(&mut c)
+        .persist
+        .expect("the floor is written before the grant leaves");
+    assert_eq!(written.pre_voted(), 3);
+    // n2 restarts from its disk: n0 may still hold its grant for term 3, so n2 must not
+    // back n1 below it now any more than before.
+    c.nodes[2] = Node::restart(c.nodes[2].params().clone(), written).unwrap();
+    n2_backs_n1_in_no_term_below_3(&mut c);
+    // Once promised at or above it, the floor is dropped from the disk.
+    let ready = c.receive(2, 1, Message::RequestVote { term: 3 });
+    assert!(matches!(
+        ready.messages[0].msg,
+        Message::Vote { term: 3, .. }
+    ));
+    assert_eq!(ready.persist.expect("the vote is written").pre_voted(), 0);
 }
 
 #[test]

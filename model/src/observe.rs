@@ -185,11 +185,13 @@ pub fn claims_beyond(disk: &Persistent, msg: &Message) -> bool {
             revision,
             boot,
         } => disk.promised() < *term || (*term, *revision) > held || *boot != disk.boot(),
-        Message::Heartbeat { .. }
-        | Message::PreVote { .. }
-        | Message::PreVoteGranted { .. }
-        | Message::Reject { .. }
-        | Message::Rejoin { .. } => false,
+        // A pre-vote granted, or a floor given in a refusal, is on disk (as the floor, or
+        // covered by the promise).
+        Message::PreVoteGranted { term } => disk.promised().max(disk.pre_voted()) < *term,
+        Message::Reject {
+            promised, floor, ..
+        } => *promised > disk.promised() || *floor > disk.promised().max(disk.pre_voted()),
+        Message::Heartbeat { .. } | Message::PreVote { .. } | Message::Rejoin { .. } => false,
         // A new kind of message must be judged here before the model can check it.
         other => unreachable!("the observer does not know {:?} messages", other.kind()),
     }
