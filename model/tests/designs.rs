@@ -13,7 +13,7 @@ use stateright::{Model, Path};
 #[test]
 fn fenced_three_nodes_async_holds() {
     // Unclean shutdown, pause/resume, crashes between disk write and send; max term 3
-    // (449,556 states on 2026-12-05 since the pre-vote floor, nodedowns inert).
+    // (450,966 states on 2026-12-05 since the pre-vote floor is on disk, nodedowns inert).
     let report = run(&setup(Design::Fenced, 3, Timing::Async));
     assert_passes(&report, 440_000);
     assert_has(&report, DEPOSED_PROPOSED, Status::Witnessed);
