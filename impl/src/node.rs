@@ -48,6 +48,7 @@ fn first_state(
             info!(
                 revision = state.config().revision,
                 promised = state.promised(),
+                pre_voted = state.pre_voted(),
                 rejoining = state.rejoining(),
                 "restarting from disk"
             );
