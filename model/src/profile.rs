@@ -287,7 +287,8 @@ const RETURNING_PAIRS_THAT_FIT: [(FaultKind, FaultKind); 36] = [
 /// exhaustively; the others are walked there and searched by `deep`. Measured with the
 /// profile's bounds on two cores (2026-12-05, after the stickiness fix): of the 21 other
 /// pairs, a partition with a settings change takes 66 s (13.8 M states), a pause with a
-/// rebalance 79 s, and each of the rest 188 s or more (several over 7 minutes).
+/// rebalance 79 s, and each of the rest 186 s to 699 s on the final core (`deep` searches
+/// all 21 to the end).
 pub fn async_pair_fits(a: FaultKind, b: FaultKind) -> bool {
     let returning = RETURNING.contains(&a) || RETURNING.contains(&b);
     !returning || RETURNING_PAIRS_THAT_FIT.contains(&(a, b))
