@@ -319,9 +319,9 @@ struct CheckArgs {
     #[arg(long, conflicts_with = "profile")]
     all: bool,
     /// Check a profile of fenced runs: ci (every pair of fault kinds, small bounds, both
-    /// timings; the async pairs that do not fit are walked, not searched) or deep (every
-    /// kind together on 3 nodes, and 4 nodes with four kinds). --timing keeps the runs of
-    /// one timing; other model options are ignored.
+    /// timings; the async pairs that do not fit are walked, not searched) or deep (those
+    /// pairs searched, a few larger runs, every kind together on 3 nodes, and 4 nodes with
+    /// four kinds). --timing keeps the runs of one timing; other model options are ignored.
     #[arg(long, value_enum)]
     profile: Option<ProfileArg>,
     /// With --profile: only the runs of these labels, as the profile prints them (e.g.
