@@ -198,8 +198,9 @@ fn quiet(nodes: u16, timing: Timing) -> Setup {
     setup
 }
 
-/// A run of `kinds` on `nodes` nodes in `timing`, with the term bound of the profile.
-fn run_of(kinds: &[FaultKind], nodes: u16, timing: Timing, max_term: u32) -> ProfileRun {
+/// A run of `kinds` (one fault of each) on `nodes` nodes in `timing`, with the bounds the
+/// profiles give it: in `async` the term bound `max_term` and links that hold one message.
+pub fn run_of(kinds: &[FaultKind], nodes: u16, timing: Timing, max_term: u32) -> ProfileRun {
     let mut setup = quiet(nodes, timing);
     for kind in kinds {
         kind.add_to(&mut setup);

@@ -9,9 +9,7 @@ use failover_model::check::{self, Report};
 use failover_model::profile::FaultKind;
 use failover_model::properties::{NODEDOWNS_INERT, NOTHING_BEYOND_DISK};
 use failover_model::state::{Pending, State};
-use failover_model::{FailoverModel, NetworkMode, Nodedowns, RunOptions, Setup, Status, Timing};
-use stateright::Model;
-use std::collections::{HashSet, VecDeque};
+use failover_model::{FailoverModel, NetworkMode, Nodedowns, RunOptions, Status, Timing};
 
 /// Each property's name and status, in report order.
 fn verdicts(report: &Report) -> Vec<(&'static str, Status)> {
@@ -92,29 +90,6 @@ fn a_core_that_reacts_to_nodedown_fails_the_premise_of_inert_nodedowns() {
     assert_eq!(report.status(NODEDOWNS_INERT), Some(Status::Violated));
     assert!(!report.passed());
     assert!(report.render().contains("--nodedowns queued"));
-}
-
-/// Up to `limit` states reachable from the initial one, breadth first.
-fn reachable(setup: &Setup, limit: usize) -> Vec<State> {
-    let model = FailoverModel::new(setup.clone());
-    let mut seen = HashSet::new();
-    let mut queue: VecDeque<State> = model.init_states().into();
-    let mut found = Vec::new();
-    let mut actions = Vec::new();
-    while let Some(state) = queue.pop_front() {
-        if found.len() >= limit {
-            break;
-        }
-        if !seen.insert(failover_model::engine::fingerprint(&state)) {
-            continue;
-        }
-        model.actions(&state, &mut actions);
-        for action in actions.drain(..) {
-            queue.extend(model.next_state(&state, action));
-        }
-        found.push(state);
-    }
-    found
 }
 
 fn owes_a_write(state: &State) -> bool {

@@ -5,7 +5,10 @@
 
 use failover_core::Design;
 use failover_model::profile::{self, FaultKind, Profile};
-use failover_model::{check, Report, RunOptions, Setup, Status, Timing};
+use failover_model::state::State;
+use failover_model::{check, FailoverModel, Report, RunOptions, Setup, Status, Timing};
+use stateright::Model;
+use std::collections::{HashSet, VecDeque};
 
 /// Runs `setup` and prints the report (shown when a test fails).
 pub fn run(setup: &Setup) -> Report {
@@ -67,4 +70,27 @@ pub fn assert_safe(report: &Report, floor: usize) {
 /// `report` has a property called `name`, witnessed or holding.
 pub fn assert_has(report: &Report, name: &str, status: Status) {
     assert_eq!(report.status(name), Some(status), "{name}");
+}
+
+/// Up to `limit` states reachable from the initial one, breadth first.
+pub fn reachable(setup: &Setup, limit: usize) -> Vec<State> {
+    let model = FailoverModel::new(setup.clone());
+    let mut seen = HashSet::new();
+    let mut queue: VecDeque<State> = model.init_states().into();
+    let mut found = Vec::new();
+    let mut actions = Vec::new();
+    while let Some(state) = queue.pop_front() {
+        if found.len() >= limit {
+            break;
+        }
+        if !seen.insert(failover_model::engine::fingerprint(&state)) {
+            continue;
+        }
+        model.actions(&state, &mut actions);
+        for action in actions.drain(..) {
+            queue.extend(model.next_state(&state, action));
+        }
+        found.push(state);
+    }
+    found
 }
