@@ -146,12 +146,24 @@ impl FailoverModel {
             queued.extend(messages);
             slot.pending = Pending::Send(queued);
         }
-        if self.write_and_send_at_once(state) {
-            self.pay_owed(state, node);
+    }
+
+    /// Where a write and its sends are one step ([`Self::write_and_send_at_once`]), pays
+    /// what the action left owed once it is done: one write for the whole action, as
+    /// when they are apart, even if two of its steps wrote (a tick after the heartbeats
+    /// it read).
+    fn pay_at_once(&self, state: &mut State) {
+        if !self.write_and_send_at_once(state) {
+            return;
+        }
+        for node in self.ids() {
+            if state.slot(node).pending != Pending::Idle {
+                self.pay_owed(state, node);
+            }
         }
     }
 
-    /// Whether a step's disk write and sends are carried out in the step itself: in
+    /// Whether a step's disk write and sends are carried out in its action: in
     /// `async` once no shutdown is left to fall between them. Nothing else can: while a
     /// node owes them, only its own write, send and shutdown are offered ([`Model::actions`]),
     /// so the states in between have one successor each, and every `async` property reads
@@ -910,6 +922,7 @@ impl Model for FailoverModel {
                 }
             }
         }
+        self.pay_at_once(&mut state);
         if self.timed() {
             if !self.setup.faults_in_flight {
                 self.settle(&mut state);
@@ -953,7 +966,23 @@ mod tests {
 
     #[test]
     fn two_writes_in_one_action_keep_the_messages_of_both() {
-        let model = FailoverModel::new(Setup::new(Design::Fenced, 3, Timing::Async));
+        // With a shutdown left, the write and its sends are steps of their own; with
+        // none, they are paid when the action is done: one write either way.
+        for shutdowns_left in [1, 0] {
+            let mut setup = Setup::new(Design::Fenced, 3, Timing::Async);
+            setup.bounds.unclean_shutdowns = shutdowns_left;
+            let model = FailoverModel::new(setup);
+            two_writes_in_one_action(&model);
+            let at_once = shutdowns_left == 0;
+            assert_eq!(
+                model.write_and_send_at_once(&model.init_states()[0]),
+                at_once
+            );
+        }
+    }
+
+    /// Two steps of `n1` in one action that each write: both owe the one write.
+    fn two_writes_in_one_action(model: &FailoverModel) {
         let mut state = model.init_states().remove(0);
         let (n0, n1, n2) = (NodeId(0), NodeId(1), NodeId(2));
         // Two proposals of the settled orchestrator, the first committed with n2's
@@ -1006,5 +1035,18 @@ mod tests {
             revisions[0] < revisions[1],
             "in the order taken: {revisions:?}"
         );
+        // The action done, it is paid at once where nothing can fall in between.
+        let owed = owed.clone();
+        model.pay_at_once(&mut state);
+        let paid = state.slot(n1).pending == Pending::Idle;
+        assert_eq!(paid, model.write_and_send_at_once(&state));
+        if paid {
+            assert_eq!(&state.slot(n1).disk, state.slot(n1).node.persistent());
+            assert!(owed.iter().all(|m| state
+                .network
+                .all()
+                .iter()
+                .any(|e| e.src == n1 && e.dst == m.to && e.msg == m.msg)));
+        }
     }
 }
