@@ -150,14 +150,14 @@ impl FailoverModel {
 
     /// Where a write and its sends are one step ([`Self::write_and_send_at_once`]), pays
     /// what the action left owed once it is done: one write for the whole action, as
-    /// when they are apart, even if two of its steps wrote (a tick after the heartbeats
-    /// it read).
-    fn pay_at_once(&self, state: &mut State) {
+    /// when they are apart, should two of its steps write (a tick follows the heartbeats
+    /// it read; no design writes on a heartbeat today).
+    pub(crate) fn pay_at_once(&self, state: &mut State) {
         if !self.write_and_send_at_once(state) {
             return;
         }
         for node in self.ids() {
-            if state.slot(node).pending != Pending::Idle {
+            if state.running(node) && state.slot(node).pending != Pending::Idle {
                 self.pay_owed(state, node);
             }
         }

@@ -648,6 +648,9 @@ impl<'m> Replayer<'m> {
                 if !self.model.admin(&mut next, node, kind, *command) {
                     return Err(Stop::Mismatch("the model's node refuses it".into()));
                 }
+                // As `next_state` ends the action (a no-op while a shutdown is left, as
+                // in every replay).
+                self.model.pay_at_once(&mut next);
                 replay.admin += 1;
                 self.advance(next, replay)?;
             }
