@@ -84,38 +84,40 @@ impl FaultKind {
         !(self == FaultKind::Duplicate && timing == Timing::Timed)
     }
 
+    /// The budget of this kind in `bounds` (a state's [`crate::state::Spent`] counts
+    /// what was spent against it the same way).
+    pub fn budget(self, bounds: &mut Bounds) -> &mut u8 {
+        match self {
+            FaultKind::Crash => &mut bounds.clean_shutdowns,
+            FaultKind::Unclean => &mut bounds.unclean_shutdowns,
+            FaultKind::Pause => &mut bounds.pauses,
+            FaultKind::Restart => &mut bounds.restarts,
+            FaultKind::DiskLoss => &mut bounds.disk_losses,
+            FaultKind::Loss => &mut bounds.losses,
+            FaultKind::Duplicate => &mut bounds.duplicates,
+            FaultKind::LateHeartbeat => &mut bounds.late_heartbeats,
+            FaultKind::Partition => &mut bounds.partitions,
+            FaultKind::OneWayCut => &mut bounds.one_way_cuts,
+            FaultKind::Rebalance => &mut bounds.rebalances,
+            FaultKind::QuotaReset => &mut bounds.quota_resets,
+            FaultKind::SettingsChange => &mut bounds.settings_changes,
+        }
+    }
+
     /// Adds one fault of this kind to `setup`, with what it needs to happen at all.
     pub fn add_to(self, setup: &mut Setup) {
         let b = &mut setup.bounds;
-        let needs_a_stop = |b: &mut Bounds| {
-            if b.clean_shutdowns + b.unclean_shutdowns == 0 {
-                b.unclean_shutdowns = 1;
-            }
-        };
+        // A restart or a disk loss needs a node down first; a disk loss, a restart after.
+        if matches!(self, FaultKind::Restart | FaultKind::DiskLoss)
+            && b.clean_shutdowns + b.unclean_shutdowns == 0
+        {
+            b.unclean_shutdowns = 1;
+        }
+        *self.budget(b) += 1;
         match self {
-            FaultKind::Crash => b.clean_shutdowns += 1,
-            FaultKind::Unclean => b.unclean_shutdowns += 1,
-            FaultKind::Pause => b.pauses += 1,
-            FaultKind::Restart => {
-                needs_a_stop(b);
-                b.restarts += 1;
-            }
-            FaultKind::DiskLoss => {
-                needs_a_stop(b);
-                b.disk_losses += 1;
-                b.restarts = b.restarts.max(b.disk_losses);
-            }
-            FaultKind::Loss => b.losses += 1,
-            FaultKind::Duplicate => {
-                b.duplicates += 1;
-                setup.network = NetworkMode::Unordered;
-            }
-            FaultKind::LateHeartbeat => b.late_heartbeats += 1,
-            FaultKind::Partition => b.partitions += 1,
-            FaultKind::OneWayCut => b.one_way_cuts += 1,
-            FaultKind::Rebalance => b.rebalances += 1,
-            FaultKind::QuotaReset => b.quota_resets += 1,
-            FaultKind::SettingsChange => b.settings_changes += 1,
+            FaultKind::DiskLoss => b.restarts = b.restarts.max(b.disk_losses),
+            FaultKind::Duplicate => setup.network = NetworkMode::Unordered,
+            _ => {}
         }
     }
 }

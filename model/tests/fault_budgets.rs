@@ -12,7 +12,7 @@ mod common;
 use common::*;
 use failover_model::profile::{run_of, FaultKind};
 use failover_model::state::{Pending, State};
-use failover_model::{check, Bounds, NetworkMode, RunOptions, Setup, Timing};
+use failover_model::{check, NetworkMode, RunOptions, Setup, Timing};
 use std::collections::HashSet;
 
 /// The run of `kinds` as the profiles bound it (3 nodes, async, max term 2, links hold 1).
@@ -34,28 +34,10 @@ fn fingerprints<'a>(states: impl Iterator<Item = &'a State>) -> HashSet<u64> {
     states.map(failover_model::engine::fingerprint).collect()
 }
 
-/// The budget of `kind` in `bounds` (or, with [`State::spent`], how many were spent).
-fn budget(bounds: &mut Bounds, kind: FaultKind) -> &mut u8 {
-    match kind {
-        FaultKind::Crash => &mut bounds.clean_shutdowns,
-        FaultKind::Unclean => &mut bounds.unclean_shutdowns,
-        FaultKind::Pause => &mut bounds.pauses,
-        FaultKind::Restart => &mut bounds.restarts,
-        FaultKind::DiskLoss => &mut bounds.disk_losses,
-        FaultKind::Loss => &mut bounds.losses,
-        FaultKind::Duplicate => &mut bounds.duplicates,
-        FaultKind::LateHeartbeat => &mut bounds.late_heartbeats,
-        FaultKind::Partition => &mut bounds.partitions,
-        FaultKind::OneWayCut => &mut bounds.one_way_cuts,
-        FaultKind::Rebalance => &mut bounds.rebalances,
-        FaultKind::QuotaReset => &mut bounds.quota_resets,
-        FaultKind::SettingsChange => &mut bounds.settings_changes,
-    }
-}
-
 /// How many faults of `kind` `state` has spent.
 fn spent(state: &State, kind: FaultKind) -> u8 {
-    *budget(&mut state.spent.clone(), kind)
+    let mut spent = state.spent;
+    *kind.budget(&mut spent)
 }
 
 #[test]
@@ -136,7 +118,7 @@ fn the_states_where_a_fault_is_unspent_are_those_of_the_run_without_it() {
         let smaller = run_of_kinds(without);
         let mut dropped = run.bounds;
         for kind in unspent {
-            *budget(&mut dropped, *kind) = 0;
+            *kind.budget(&mut dropped) = 0;
         }
         assert_eq!(dropped, smaller.bounds, "{kinds:?} without {unspent:?}");
         assert_eq!(run.network, smaller.network);
